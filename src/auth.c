@@ -1,0 +1,120 @@
+/*
+ * auth.c - the only module that includes libjwt. The algorithm is pinned:
+ * libjwt picks the algorithm from the token's own header, so a token of
+ * any other algorithm is refused here even where libjwt would accept it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jwt.h>
+
+#include "auth.h"
+
+static const char *const err_names[AUTH__MAX] = {
+	"ok", "no authorization header", "not a bearer token",
+	"token too long", "invalid token or signature",
+	"token signed with another algorithm", "token has no exp",
+	"token expired", "token not yet valid", "claim of the wrong type",
+	"user id is not a UUID",
+};
+
+const char *
+auth_err_str(enum auth_err e)
+{
+	return e < AUTH__MAX ? err_names[e] : "unknown";
+}
+
+/* True when the claim exists at all, of whatever type. */
+static bool
+has_claim(jwt_t *jwt, const char *name)
+{
+	char *js = jwt_get_grants_json(jwt, name);
+
+	if (js == NULL)
+		return false;
+	free(js);
+	return true;
+}
+
+/* An integer claim: 1 found, 0 absent, -1 present with another type. */
+static int
+int_claim(jwt_t *jwt, const char *name, int64_t *out)
+{
+	long v;
+
+	errno = 0;
+	v = jwt_get_grant_int(jwt, name);
+	if (errno == 0) {
+		*out = v;
+		return 1;
+	}
+	return has_claim(jwt, name) ? -1 : 0;
+}
+
+static enum auth_err
+check_claims(const struct auth_cfg *cfg, jwt_t *jwt, int64_t now,
+    struct auth_identity *id)
+{
+	int64_t		 exp, nbf;
+	const char	*uid;
+	int		 r;
+
+	if (jwt_get_alg(jwt) != JWT_ALG_HS256)
+		return AUTH_WRONG_ALG;
+	if ((r = int_claim(jwt, "exp", &exp)) == 0)
+		return AUTH_NO_EXP;
+	if (r < 0)
+		return AUTH_BAD_CLAIM;
+	if (now > exp + cfg->leeway)
+		return AUTH_EXPIRED;
+	if ((r = int_claim(jwt, "nbf", &nbf)) < 0)
+		return AUTH_BAD_CLAIM;
+	if (r > 0 && now + cfg->leeway < nbf)
+		return AUTH_NOT_YET_VALID;
+
+	/* NOTES 14: user_id, or sub for plain Supabase tokens. */
+	if (has_claim(jwt, "user_id")) {
+		if ((uid = jwt_get_grant(jwt, "user_id")) == NULL)
+			return AUTH_BAD_CLAIM;
+	} else if ((uid = jwt_get_grant(jwt, "sub")) == NULL)
+		return has_claim(jwt, "sub") ? AUTH_BAD_CLAIM : AUTH_BAD_USER;
+	if (!uuid_canon(uid, strlen(uid), id->user_id))
+		return AUTH_BAD_USER;
+	id->exp = exp;
+	return AUTH_OK;
+}
+
+enum auth_err
+auth_verify(const struct auth_cfg *cfg, const char *header, int64_t now,
+    struct auth_identity *id)
+{
+	const char	*tok;
+	size_t		 len;
+	jwt_t		*jwt = NULL;
+	enum auth_err	 e;
+
+	if (header == NULL || *header == '\0')
+		return AUTH_MISSING;
+	if (strncasecmp(header, "Bearer ", 7) != 0)
+		return AUTH_NOT_BEARER;
+	for (tok = header + 7; *tok == ' '; tok++)
+		;
+	len = strnlen(tok, AUTH_MAX_TOKEN + 1);
+	if (len > AUTH_MAX_TOKEN)
+		return AUTH_TOO_LONG;
+	if (len == 0)
+		return AUTH_MISSING;
+	/* A key of zero length would make libjwt skip verification. */
+	if (cfg->key == NULL || cfg->key_len == 0 || cfg->key_len > INT32_MAX)
+		return AUTH_INVALID;
+	if (jwt_decode(&jwt, tok, cfg->key, (int)cfg->key_len) != 0 ||
+	    jwt == NULL)
+		return AUTH_INVALID;
+	e = check_claims(cfg, jwt, now, id);
+	jwt_free(jwt);
+	return e;
+}

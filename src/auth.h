@@ -1,0 +1,51 @@
+/* auth.h - bearer token verification (libjwt behind it). */
+#ifndef CS_AUTH_H
+#define CS_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "text.h"
+
+/* Longest token accepted; Supabase tokens are well under 2 KiB. */
+#define AUTH_MAX_TOKEN 8192
+
+struct auth_cfg {
+	const unsigned char	*key;		/* HS256 secret */
+	size_t			 key_len;
+	int64_t			 leeway;	/* seconds, for exp and nbf */
+};
+
+/* Why a token was refused (for debug logs; the client sees one message). */
+enum auth_err {
+	AUTH_OK,
+	AUTH_MISSING,		/* no Authorization header */
+	AUTH_NOT_BEARER,	/* another scheme */
+	AUTH_TOO_LONG,
+	AUTH_INVALID,		/* malformed or bad signature */
+	AUTH_WRONG_ALG,		/* signed with another algorithm */
+	AUTH_NO_EXP,
+	AUTH_EXPIRED,
+	AUTH_NOT_YET_VALID,
+	AUTH_BAD_CLAIM,		/* nbf or user id of the wrong type */
+	AUTH_BAD_USER,		/* user id is not a UUID */
+	AUTH__MAX
+};
+
+struct auth_identity {
+	char	 user_id[UUID_STRLEN + 1];	/* canonical lower case */
+	int64_t	 exp;
+};
+
+/*
+ * Verify an Authorization header value at time `now` (seconds since the
+ * epoch): "Bearer <jwt>", HS256 with the configured key and nothing else,
+ * exp required, nbf honoured, both with the leeway; the user id is the
+ * user_id claim or else sub, and must be a UUID. Fills id on AUTH_OK.
+ */
+enum auth_err auth_verify(const struct auth_cfg *, const char *header,
+	    int64_t now, struct auth_identity *id);
+/* A short fixed description of the reason (never the token). */
+const char *auth_err_str(enum auth_err);
+
+#endif

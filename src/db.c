@@ -1,0 +1,299 @@
+/*
+ * db.c - the only module that includes libpq. One connection per worker
+ * process, opened lazily (so after fork), with a prepared statement that
+ * returns the course and the authorization verdict in one round trip.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "db.h"
+#include "log.h"
+
+#define STMT_NAME "coursegen_status"
+
+const char db_status_query[] =
+	"SELECT c.id::text, c.user_id::text, c.organization_id::text,"
+	" (c.user_id = $2::uuid OR EXISTS (SELECT 1 FROM user_organizations uo"
+	"   WHERE uo.user_id = $2::uuid"
+	"   AND uo.organization_id = c.organization_id)),"
+	" c.generation_status::text, c.generation_metadata::text,"
+	" floor(extract(epoch FROM c.created_at) * 1000)::int8,"
+	" floor(extract(epoch FROM c.updated_at) * 1000)::int8,"
+	" floor(extract(epoch FROM now()) * 1000)::int8"
+	" FROM courses c WHERE c.id = $1::uuid";
+
+enum col {
+	COL_ID, COL_OWNER, COL_ORG, COL_ALLOWED, COL_STATUS, COL_META,
+	COL_CREATED, COL_UPDATED, COL_NOW, COL__MAX
+};
+
+struct db {
+	struct db_cfg	 cfg;
+	PGconn		*conn;
+	bool		 prepared;
+	bool		 down_logged;	/* log an outage once, not per call */
+	bool		 schema_logged;
+};
+
+struct db *
+db_new(const struct db_cfg *cfg)
+{
+	struct db *db;
+
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return NULL;
+	db->cfg = *cfg;
+	return db;
+}
+
+void
+db_free(struct db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	free(db);
+}
+
+static void
+db_disconnect(struct db *db)
+{
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	db->conn = NULL;
+	db->prepared = false;
+}
+
+/* First line of a libpq message, without the trailing newline. */
+static void
+first_line(const char *msg, char *out, size_t outsz)
+{
+	size_t n = strcspn(msg != NULL ? msg : "", "\n");
+
+	log_escape(msg != NULL ? msg : "", n, out, outsz);
+}
+
+static enum db_status
+classify(const PGresult *res)
+{
+	const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	if (st == NULL)
+		return DB_UNAVAILABLE;	/* no server answer: the link broke */
+	if (strcmp(st, "57014") == 0)
+		return DB_TIMEOUT;
+	if (strncmp(st, "08", 2) == 0 || strcmp(st, "57P01") == 0 ||
+	    strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0)
+		return DB_UNAVAILABLE;
+	if (strcmp(st, "42P01") == 0 || strcmp(st, "42703") == 0 ||
+	    strcmp(st, "42501") == 0 || strcmp(st, "42883") == 0 ||
+	    strcmp(st, "42704") == 0)
+		return DB_SCHEMA;
+	return DB_ERROR;
+}
+
+/* Connect and prepare; err gets a description on failure. */
+static enum db_status
+db_connect(struct db *db, char *err, size_t errlen)
+{
+	const char	*keys[] = { "connect_timeout",
+	    "fallback_application_name", "dbname", NULL };
+	const char	*vals[4];
+	char		 ct[16], sql[64];
+	PGresult	*res;
+	enum db_status	 st;
+
+	snprintf(ct, sizeof(ct), "%d", db->cfg.connect_timeout);
+	vals[0] = ct;
+	vals[1] = "coursegen-status";
+	vals[2] = db->cfg.conninfo;
+	vals[3] = NULL;
+	/* conninfo is expanded in place, after connect_timeout, so a value
+	 * given in the connection string wins over the default. */
+	db->conn = PQconnectdbParams(keys, vals, 1);
+	if (db->conn == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return DB_UNAVAILABLE;
+	}
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		first_line(PQerrorMessage(db->conn), err, errlen);
+		db_disconnect(db);
+		return DB_UNAVAILABLE;
+	}
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %d",
+	    db->cfg.statement_timeout_ms);
+	res = PQexec(db->conn, sql);
+	st = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : classify(res);
+	if (st != DB_OK)
+		first_line(PQresultErrorMessage(res), err, errlen);
+	PQclear(res);
+	if (st != DB_OK) {
+		db_disconnect(db);
+		return st;
+	}
+	res = PQprepare(db->conn, STMT_NAME, db_status_query, 2, NULL);
+	st = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : classify(res);
+	if (st != DB_OK) {
+		first_line(PQresultErrorMessage(res), err, errlen);
+		if (st == DB_ERROR)
+			st = DB_SCHEMA;	/* the query does not fit the schema */
+	}
+	PQclear(res);
+	if (st != DB_OK) {
+		db_disconnect(db);
+		return st;
+	}
+	db->prepared = true;
+	return DB_OK;
+}
+
+static enum db_status
+db_ensure(struct db *db)
+{
+	char		 err[256];
+	enum db_status	 st;
+
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
+	    db->prepared)
+		return DB_OK;
+	db_disconnect(db);
+	if ((st = db_connect(db, err, sizeof(err))) == DB_OK) {
+		if (db->down_logged)
+			log_msg(LOG_LVL_INFO, "database connection restored");
+		db->down_logged = false;
+		return DB_OK;
+	}
+	if (st == DB_SCHEMA) {
+		if (!db->schema_logged)
+			log_msg(LOG_LVL_ERROR, "database schema does not fit "
+			    "the status query (are the migrations in sql/ "
+			    "applied?): %s", err);
+		db->schema_logged = true;
+	} else if (!db->down_logged) {
+		log_msg(LOG_LVL_ERROR, "database unavailable: %s", err);
+		db->down_logged = true;
+	}
+	return st;
+}
+
+enum db_status
+db_check(struct db *db, char *err, size_t errlen)
+{
+	db_disconnect(db);
+	return db_connect(db, err, errlen);
+}
+
+static bool
+get_ms(const PGresult *res, int col, int64_t *out)
+{
+	long long v;
+
+	if (PQgetisnull(res, 0, col))
+		return false;
+	if (!parse_int_range(PQgetvalue(res, 0, col), INT64_MIN, INT64_MAX, &v))
+		return false;
+	*out = v;
+	return true;
+}
+
+static enum db_status
+fill_row(PGresult *res, struct db_row *row)
+{
+	const char *org;
+
+	if (PQntuples(res) == 0)
+		return DB_NOT_FOUND;
+	if (PQnfields(res) != COL__MAX ||
+	    !uuid_canon(PQgetvalue(res, 0, COL_ID), UUID_STRLEN, row->id) ||
+	    !uuid_canon(PQgetvalue(res, 0, COL_OWNER), UUID_STRLEN,
+	    row->owner) ||
+	    !get_ms(res, COL_CREATED, &row->created_ms) ||
+	    !get_ms(res, COL_UPDATED, &row->updated_ms) ||
+	    !get_ms(res, COL_NOW, &row->now_ms))
+		return DB_ERROR;
+	row->has_org = !PQgetisnull(res, 0, COL_ORG);
+	org = PQgetvalue(res, 0, COL_ORG);
+	if (row->has_org && !uuid_canon(org, strlen(org), row->org))
+		return DB_ERROR;
+	row->allowed = strcmp(PQgetvalue(res, 0, COL_ALLOWED), "t") == 0;
+	row->status_null = PQgetisnull(res, 0, COL_STATUS);
+	row->status = PQgetvalue(res, 0, COL_STATUS);
+	if (PQgetisnull(res, 0, COL_META)) {
+		row->meta = NULL;
+		row->meta_len = 0;
+	} else {
+		row->meta = PQgetvalue(res, 0, COL_META);
+		row->meta_len = (size_t)PQgetlength(res, 0, COL_META);
+	}
+	row->res = res;
+	return DB_OK;
+}
+
+enum db_status
+db_fetch(struct db *db, const char *course_id, const char *user_id,
+    struct db_row *row)
+{
+	const char	*params[2] = { course_id, user_id };
+	PGresult	*res;
+	enum db_status	 st;
+	int		 attempt;
+	char		 msg[256];
+
+	memset(row, 0, sizeof(*row));
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((st = db_ensure(db)) != DB_OK)
+			return st;
+		res = PQexecPrepared(db->conn, STMT_NAME, 2, params, NULL,
+		    NULL, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+			st = fill_row(res, row);
+			if (st != DB_OK) {
+				PQclear(res);
+				row->res = NULL;
+				if (st == DB_ERROR)
+					log_msg(LOG_LVL_ERROR, "unexpected row "
+					    "shape from the status query");
+			}
+			return st;
+		}
+		st = classify(res);
+		first_line(PQresultErrorMessage(res), msg, sizeof(msg));
+		PQclear(res);
+		if (PQstatus(db->conn) == CONNECTION_BAD ||
+		    st == DB_UNAVAILABLE) {
+			/* The connection broke (server restart, network):
+			 * the query only reads, so one retry is safe. */
+			db_disconnect(db);
+			if (!db->down_logged)
+				log_msg(LOG_LVL_WARN, "database connection "
+				    "lost (%s), reconnecting", msg);
+			st = DB_UNAVAILABLE;
+			continue;
+		}
+		if (st == DB_SCHEMA) {
+			if (!db->schema_logged)
+				log_msg(LOG_LVL_ERROR, "status query failed: "
+				    "%s", msg);
+			db->schema_logged = true;
+		} else if (st == DB_TIMEOUT)
+			log_msg(LOG_LVL_WARN, "status query timed out");
+		else
+			log_msg(LOG_LVL_ERROR, "status query failed: %s", msg);
+		return st;
+	}
+	return st;
+}
+
+void
+db_row_release(struct db_row *row)
+{
+	if (row->res != NULL)
+		PQclear(row->res);
+	row->res = NULL;
+}

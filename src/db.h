@@ -1,0 +1,65 @@
+/* db.h - the one query, on one persistent connection (libpq behind it). */
+#ifndef CS_DB_H
+#define CS_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "text.h"
+
+struct db_cfg {
+	const char	*conninfo;		/* libpq conninfo or URI */
+	int		 connect_timeout;	/* seconds */
+	int		 statement_timeout_ms;
+};
+
+enum db_status {
+	DB_OK,
+	DB_NOT_FOUND,		/* no course with that id */
+	DB_UNAVAILABLE,		/* cannot connect, or the connection broke */
+	DB_TIMEOUT,		/* statement_timeout cut the query off */
+	DB_SCHEMA,		/* table, column or privilege missing */
+	DB_ERROR,		/* anything else */
+	DB__MAX
+};
+
+/* One course row and the authorization verdict for the asking user. */
+struct db_row {
+	char		 id[UUID_STRLEN + 1];
+	char		 owner[UUID_STRLEN + 1];
+	char		 org[UUID_STRLEN + 1];
+	bool		 has_org;
+	bool		 allowed;	/* owner, or member of the course's org */
+	bool		 status_null;
+	const char	*status;	/* generation_status as text */
+	const char	*meta;		/* generation_metadata as JSON, or NULL */
+	size_t		 meta_len;
+	int64_t		 created_ms;	/* epoch milliseconds */
+	int64_t		 updated_ms;
+	int64_t		 now_ms;	/* the database's clock */
+	void		*res;		/* owns the strings above */
+};
+
+struct db;
+
+/* A handle; no connection is made until the first query. NULL on ENOMEM. */
+struct db *db_new(const struct db_cfg *);
+void	 db_free(struct db *);
+/*
+ * Fetch course `course_id` for `user_id` (both canonical UUIDs) in one
+ * round trip. On DB_OK the row's strings live until db_row_release().
+ * A broken connection is re-opened, and the query retried once.
+ */
+enum db_status db_fetch(struct db *, const char *course_id,
+	    const char *user_id, struct db_row *row);
+void	 db_row_release(struct db_row *);
+/*
+ * Connect and prepare the statement now (for --check-config). On failure
+ * writes a description without secrets into err.
+ */
+enum db_status db_check(struct db *, char *err, size_t errlen);
+/* The query text, for EXPLAIN in the tests and the README. */
+extern const char db_status_query[];
+
+#endif

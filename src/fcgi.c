@@ -1,0 +1,70 @@
+/* fcgi.c - the only module that includes libfcgi: the accept loop on fd 0. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <fcgiapp.h>
+
+#include "fcgi.h"
+#include "http.h"
+#include "log.h"
+#include "service.h"
+
+bool
+fcgi_on_socket(void)
+{
+	return FCGX_IsCGI() == 0;
+}
+
+static ssize_t
+fcgi_read(void *ctx, char *dst, size_t n)
+{
+	int r;
+
+	if (n > 1 << 20)
+		n = 1 << 20;
+	r = FCGX_GetStr(dst, (int)n, (FCGX_Stream *)ctx);
+	return r < 0 ? -1 : (ssize_t)r;
+}
+
+int
+fcgi_run(struct service *svc, volatile const int *stop)
+{
+	FCGX_Request	 r;
+	struct http_req	 req;
+	struct http_resp resp;
+	struct buf	 out;
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, 0, 0) != 0) {
+		log_msg(LOG_LVL_ERROR, "cannot initialise libfcgi");
+		return -1;
+	}
+	http_resp_init(&resp);
+	buf_init(&out);
+	while (!*stop && FCGX_Accept_r(&r) >= 0) {
+		memset(&req, 0, sizeof(req));
+		req.method = FCGX_GetParam("REQUEST_METHOD", r.envp);
+		req.script_name = FCGX_GetParam("SCRIPT_NAME", r.envp);
+		req.path_info = FCGX_GetParam("PATH_INFO", r.envp);
+		req.query = FCGX_GetParam("QUERY_STRING", r.envp);
+		req.content_type = FCGX_GetParam("CONTENT_TYPE", r.envp);
+		req.content_length = FCGX_GetParam("CONTENT_LENGTH", r.envp);
+		req.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", r.envp);
+		req.trpc_accept = FCGX_GetParam("HTTP_TRPC_ACCEPT", r.envp);
+		req.accept = FCGX_GetParam("HTTP_ACCEPT", r.envp);
+		req.read_body = fcgi_read;
+		req.body_ctx = r.in;
+
+		service_handle(svc, &req, &resp);
+		buf_reset(&out);
+		http_resp_serialize(&resp, &out);
+		if (buf_ok(&out) && out.len <= (size_t)INT32_MAX)
+			(void)FCGX_PutStr(out.data, (int)out.len, r.out);
+		FCGX_Finish_r(&r);
+	}
+	buf_free(&out);
+	http_resp_free(&resp);
+	FCGX_Free(&r, 1);
+	return 0;
+}

@@ -1,0 +1,53 @@
+/* http.h - the request as the web server hands it over, and the response. */
+#ifndef CS_HTTP_H
+#define CS_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+/*
+ * The CGI/FastCGI variables the service reads. Any may be NULL (not set).
+ * The body is read through read_body, which returns the number of bytes
+ * read (0 at the end) or -1 on error.
+ */
+struct http_req {
+	const char	*method;		/* REQUEST_METHOD */
+	const char	*script_name;		/* SCRIPT_NAME */
+	const char	*path_info;		/* PATH_INFO */
+	const char	*query;			/* QUERY_STRING */
+	const char	*content_type;		/* CONTENT_TYPE */
+	const char	*content_length;	/* CONTENT_LENGTH */
+	const char	*authorization;		/* HTTP_AUTHORIZATION */
+	const char	*trpc_accept;		/* HTTP_TRPC_ACCEPT */
+	const char	*accept;		/* HTTP_ACCEPT */
+	ssize_t		(*read_body)(void *ctx, char *dst, size_t n);
+	void		*body_ctx;
+};
+
+struct http_resp {
+	int		 status;
+	struct buf	 headers;	/* "Name: value\r\n" lines */
+	struct buf	 body;
+};
+
+void	 http_resp_init(struct http_resp *);
+void	 http_resp_reset(struct http_resp *);
+void	 http_resp_free(struct http_resp *);
+/*
+ * Add a header. The only way headers are written: a name or value with
+ * CR, LF or NUL is refused (returns false, nothing added).
+ */
+bool	 http_resp_header(struct http_resp *, const char *name,
+	    const char *value);
+/* Reason phrase for a status code ("OK", "Multi-Status", ...). */
+const char *http_status_text(int);
+/*
+ * The CGI/FastCGI form of the response: a "Status:" line, the headers,
+ * an empty line and the body, into out.
+ */
+void	 http_resp_serialize(const struct http_resp *, struct buf *out);
+
+#endif

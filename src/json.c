@@ -1,0 +1,418 @@
+/*
+ * json.c - the only module that includes json-c. Parsing is strict and
+ * bounded; writing is a small streaming writer so output never depends on
+ * json-c's number or string formatting.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "json.h"
+
+struct jdoc {
+	json_object	*root;
+};
+
+int
+jdoc_parse(const char *text, size_t len, int max_depth, struct jdoc **out,
+    char *err, size_t errlen)
+{
+	json_tokener		*tok;
+	json_object		*obj;
+	enum json_tokener_error	 jerr;
+	size_t			 end;
+	struct jdoc		*d;
+
+	*out = NULL;
+	if (len > (size_t)INT32_MAX) {
+		snprintf(err, errlen, "input too large");
+		return -1;
+	}
+	if ((tok = json_tokener_new_ex(max_depth)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (jerr == json_tokener_continue) {
+		/* The text ended inside a value, or it was empty. Numbers
+		 * at the very end need one more call with no bytes. */
+		obj = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+		end = len;
+	}
+	if (jerr != json_tokener_success) {
+		snprintf(err, errlen, "%s at position %zu",
+		    json_tokener_error_desc(jerr), end);
+		json_object_put(obj);
+		json_tokener_free(tok);
+		return -1;
+	}
+	/* Only white space may follow the value. */
+	for (; end < len; end++) {
+		char c = text[end];
+
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+			snprintf(err, errlen,
+			    "unexpected data after JSON at position %zu", end);
+			json_object_put(obj);
+			json_tokener_free(tok);
+			return -1;
+		}
+	}
+	json_tokener_free(tok);
+	if ((d = malloc(sizeof(*d))) == NULL) {
+		json_object_put(obj);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	d->root = obj;
+	*out = d;
+	return 0;
+}
+
+void
+jdoc_free(struct jdoc *d)
+{
+	if (d == NULL)
+		return;
+	json_object_put(d->root);
+	free(d);
+}
+
+struct jref
+jdoc_root(const struct jdoc *d)
+{
+	struct jref r = { d->root, true };
+
+	return r;
+}
+
+enum jtype
+jref_type(struct jref v)
+{
+	if (!v.present)
+		return JT_MISSING;
+	if (v.p == NULL)
+		return JT_NULL;
+	switch (json_object_get_type((json_object *)(uintptr_t)v.p)) {
+	case json_type_boolean:
+		return JT_BOOL;
+	case json_type_double:
+	case json_type_int:
+		return JT_NUMBER;
+	case json_type_string:
+		return JT_STRING;
+	case json_type_array:
+		return JT_ARRAY;
+	case json_type_object:
+		return JT_OBJECT;
+	case json_type_null:
+	default:
+		return JT_NULL;
+	}
+}
+
+struct jref
+jref_get(struct jref v, const char *key)
+{
+	struct jref	 r = { NULL, false };
+	json_object	*child = NULL;
+
+	if (jref_type(v) != JT_OBJECT)
+		return r;
+	if (json_object_object_get_ex((json_object *)(uintptr_t)v.p, key,
+	    &child)) {
+		r.p = child;
+		r.present = true;
+	}
+	return r;
+}
+
+bool
+jref_number(struct jref v, double *out)
+{
+	json_object	*o;
+	double		 d;
+
+	if (jref_type(v) != JT_NUMBER)
+		return false;
+	o = (json_object *)(uintptr_t)v.p;
+	if (json_object_get_type(o) == json_type_int) {
+		/* int64 or uint64; both convert to double (as JS does). */
+		d = json_object_get_uint64(o) > (uint64_t)INT64_MAX ?
+		    (double)json_object_get_uint64(o) :
+		    (double)json_object_get_int64(o);
+	} else
+		d = json_object_get_double(o);
+	if (!isfinite(d))
+		return false;
+	*out = d;
+	return true;
+}
+
+const char *
+jref_string(struct jref v, size_t *len)
+{
+	json_object *o;
+
+	if (jref_type(v) != JT_STRING)
+		return NULL;
+	o = (json_object *)(uintptr_t)v.p;
+	*len = (size_t)json_object_get_string_len(o);
+	return json_object_get_string(o);
+}
+
+bool
+jref_is_true(struct jref v)
+{
+	return jref_type(v) == JT_BOOL &&
+	    json_object_get_boolean((json_object *)(uintptr_t)v.p);
+}
+
+const char *
+jref_zod_type(struct jref v)
+{
+	static const char *const names[JT__MAX] = {
+		"undefined", "null", "boolean", "number", "string", "array",
+		"object",
+	};
+
+	return names[jref_type(v)];
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+void
+json_format_number(double d, char *out, size_t outsz)
+{
+	int	 prec;
+	char	*e;
+
+	if (!isfinite(d)) {
+		snprintf(out, outsz, "null");
+		return;
+	}
+	if (d == 0) {		/* also -0, which JavaScript prints as 0 */
+		snprintf(out, outsz, "0");
+		return;
+	}
+	for (prec = 15; prec <= 17; prec++) {
+		snprintf(out, outsz, "%.*g", prec, d);
+		if (strtod(out, &e) == d)
+			break;
+	}
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char	 c = s[0];
+	size_t		 len, i;
+	uint32_t	 cp;
+
+	if (c < 0x80)
+		return 1;
+	else if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+void
+json_append_string(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t	 i = 0, run = 0, k;
+	char	 esc[7];
+
+	buf_putc(b, '"');
+	while (i < n) {
+		unsigned char c = p[i];
+
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			run++;
+			i++;
+			continue;
+		}
+		buf_append(b, s + i - run, run);
+		run = 0;
+		if (c >= 0x80) {
+			if ((k = utf8_seq(p + i, n - i)) == 0) {
+				buf_puts(b, "\xef\xbf\xbd");	/* U+FFFD */
+				k = 1;
+			} else
+				buf_append(b, s + i, k);
+			i += k;
+			continue;
+		}
+		switch (c) {
+		case '"':  buf_puts(b, "\\\""); break;
+		case '\\': buf_puts(b, "\\\\"); break;
+		case '\n': buf_puts(b, "\\n"); break;
+		case '\r': buf_puts(b, "\\r"); break;
+		case '\t': buf_puts(b, "\\t"); break;
+		case '\b': buf_puts(b, "\\b"); break;
+		case '\f': buf_puts(b, "\\f"); break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			buf_append(b, esc, 6);
+			break;
+		}
+		i++;
+	}
+	buf_append(b, s + i - run, run);
+	buf_putc(b, '"');
+}
+
+void
+jw_init(struct jw *w, struct buf *b, bool pretty)
+{
+	memset(w, 0, sizeof(*w));
+	w->b = b;
+	w->pretty = pretty;
+}
+
+static void
+jw_newline(struct jw *w)
+{
+	unsigned i;
+
+	buf_putc(w->b, '\n');
+	for (i = 0; i < w->depth; i++)
+		buf_puts(w->b, "  ");
+}
+
+/* Separator before a value or key at the current depth. */
+static void
+jw_sep(struct jw *w)
+{
+	if (w->after_key) {
+		w->after_key = false;
+		return;
+	}
+	if (w->depth == 0)
+		return;
+	if (w->has_items[w->depth])
+		buf_putc(w->b, ',');
+	w->has_items[w->depth] = true;
+	if (w->pretty)
+		jw_newline(w);
+}
+
+static void
+jw_open(struct jw *w, char c)
+{
+	jw_sep(w);
+	buf_putc(w->b, c);
+	if (w->depth + 1 >= JW_MAX_DEPTH) {
+		w->b->failed = true;
+		return;
+	}
+	w->depth++;
+	w->has_items[w->depth] = false;
+}
+
+static void
+jw_close(struct jw *w, char c)
+{
+	bool had = w->has_items[w->depth];
+
+	if (w->depth > 0)
+		w->depth--;
+	if (w->pretty && had)
+		jw_newline(w);
+	buf_putc(w->b, c);
+}
+
+void jw_obj_open(struct jw *w)  { jw_open(w, '{'); }
+void jw_obj_close(struct jw *w) { jw_close(w, '}'); }
+void jw_arr_open(struct jw *w)  { jw_open(w, '['); }
+void jw_arr_close(struct jw *w) { jw_close(w, ']'); }
+
+void
+jw_key(struct jw *w, const char *k)
+{
+	jw_sep(w);
+	json_append_string(w->b, k, strlen(k));
+	buf_puts(w->b, w->pretty ? ": " : ":");
+	w->after_key = true;
+}
+
+void
+jw_strn(struct jw *w, const char *s, size_t n)
+{
+	jw_sep(w);
+	json_append_string(w->b, s, n);
+}
+
+void
+jw_str(struct jw *w, const char *s)
+{
+	jw_strn(w, s, strlen(s));
+}
+
+void
+jw_int(struct jw *w, int64_t v)
+{
+	jw_sep(w);
+	buf_printf(w->b, "%lld", (long long)v);
+}
+
+void
+jw_num(struct jw *w, double d)
+{
+	char tmp[40];
+
+	jw_sep(w);
+	json_format_number(d, tmp, sizeof(tmp));
+	buf_puts(w->b, tmp);
+}
+
+void
+jw_bool(struct jw *w, bool v)
+{
+	jw_sep(w);
+	buf_puts(w->b, v ? "true" : "false");
+}
+
+void
+jw_null(struct jw *w)
+{
+	jw_sep(w);
+	buf_puts(w->b, "null");
+}
+
+void
+jw_raw(struct jw *w, const char *s, size_t n)
+{
+	jw_sep(w);
+	buf_append(w->b, s, n);
+}

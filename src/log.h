@@ -1,0 +1,32 @@
+/* log.h - one line per event on stderr, with a level; request text escaped. */
+#ifndef CS_LOG_H
+#define CS_LOG_H
+
+#include <stddef.h>
+
+enum log_level {
+	LOG_LVL_ERROR,
+	LOG_LVL_WARN,
+	LOG_LVL_INFO,
+	LOG_LVL_DEBUG,
+	LOG_LVL__MAX
+};
+
+/* Set the threshold; messages above it are dropped. */
+void	 log_set_level(enum log_level);
+/* Parse "error", "warn", "info", "debug". Returns 0, or -1 if unknown. */
+int	 log_level_parse(const char *, enum log_level *);
+/*
+ * Write one line: "coursegen-status[pid]: level: message". The format
+ * must be a literal; request-derived text goes through log_escape() first.
+ */
+void	 log_msg(enum log_level, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/*
+ * Copy at most `n` bytes of untrusted text into `out` (size `outsz`),
+ * escaping anything that is not printable ASCII as \xNN and truncating
+ * with "..." so that a log line can never be split or forged. Returns out.
+ */
+char	*log_escape(const char *s, size_t n, char *out, size_t outsz);
+
+#endif

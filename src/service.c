@@ -1,0 +1,259 @@
+/*
+ * service.c - generation.getStatus: authenticate, validate the input,
+ * answer from the cache or the database, compute the state and render it.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "cache.h"
+#include "db.h"
+#include "input.h"
+#include "json.h"
+#include "log.h"
+#include "meta.h"
+#include "render.h"
+#include "service.h"
+
+#define CACHE_SLOTS 1024
+
+static const char MSG_UNAUTHORIZED[] = "Invalid or missing access token";
+static const char MSG_FORBIDDEN[] = "You do not have access to this course";
+static const char MSG_NOT_FOUND[] = "Course not found";
+static const char MSG_INTERNAL[] = "Internal server error";
+static const char MSG_UNAVAILABLE[] = "Service temporarily unavailable";
+static const char MSG_TIMEOUT[] = "Database query timed out";
+
+/* State of one HTTP request, shared by its calls (a batch verifies the
+ * token once). */
+struct reqctx {
+	struct service		*svc;
+	const struct http_req	*req;
+	bool			 auth_done;
+	enum auth_err		 auth;
+	struct auth_identity	 id;
+};
+
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+serve_cached(const struct cache_course *e, struct trpc_result *out)
+{
+	out->ok = true;
+	buf_append(&out->data, e->data, e->len);
+}
+
+/*
+ * The cache answers only when the decision for *this* user follows from
+ * what it holds: the user owns the course, or the user's membership in
+ * the course's organization is cached too. Returns true when it answered.
+ */
+static bool
+try_cache(struct reqctx *rc, const char *course, struct trpc_result *out)
+{
+	const struct cache_course	*e;
+	const char			*user = rc->id.user_id;
+	int64_t				 now = monotonic_ms();
+	int				 m;
+
+	if ((e = cache_course_get(rc->svc->cache, course, now)) == NULL)
+		return false;
+	if (strcmp(e->owner, user) == 0) {
+		serve_cached(e, out);
+		return true;
+	}
+	if (!e->has_org) {
+		trpc_fail(out, TRPC_FORBIDDEN, MSG_FORBIDDEN);
+		return true;
+	}
+	if ((m = cache_member_get(rc->svc->cache, user, e->org, now)) < 0)
+		return false;
+	if (m == 1)
+		serve_cached(e, out);
+	else
+		trpc_fail(out, TRPC_FORBIDDEN, MSG_FORBIDDEN);
+	return true;
+}
+
+static void
+log_dropped(const char *course, unsigned dropped)
+{
+	if (dropped == 0)
+		return;
+	log_msg(LOG_LVL_WARN, "course %s: generation_metadata values outside "
+	    "the output schema were left out (%s%s%s%s%s%s%s)", course,
+	    dropped & GD_QUALITY ? " quality_scores.overall" : "",
+	    dropped & GD_LESSONS ? " total_lessons" : "",
+	    dropped & GD_SECTIONS ? " total_sections" : "",
+	    dropped & GD_COST ? " cost_usd" : "",
+	    dropped & GD_DURATION ? " duration_ms.total" : "",
+	    dropped & GD_BATCHES ? " batch_count/total_batches" : "",
+	    dropped & GD_PROGRESS ? " last_progress" : "");
+}
+
+/* Compute and render the status of a fetched row into out->data. */
+static bool
+build_status(const struct db_row *row, struct trpc_result *out)
+{
+	enum gen_status		 gs;
+	struct gen_meta		 meta;
+	struct gen_state	 st;
+	struct jdoc		*doc = NULL;
+	char			 esc[64];
+	bool			 ok;
+
+	if (!gen_status_parse(row->status, row->status_null, &gs)) {
+		log_msg(LOG_LVL_ERROR, "course %s: unknown generation_status "
+		    "\"%s\"", row->id, log_escape(row->status,
+		    strlen(row->status), esc, sizeof(esc)));
+		return false;
+	}
+	if (meta_read(row->meta, row->meta_len, &meta, &doc) != 0) {
+		log_msg(LOG_LVL_ERROR, "course %s: generation_metadata is not "
+		    "JSON", row->id);
+		jdoc_free(doc);
+		return false;
+	}
+	gen_state_compute(gs, &meta, row->now_ms - row->created_ms, &st);
+	log_dropped(row->id, st.dropped);
+	ok = render_status(row->id, &st, row->created_ms, row->updated_ms,
+	    &out->data);
+	jdoc_free(doc);
+	if (!ok)
+		log_msg(LOG_LVL_ERROR, "course %s: a timestamp cannot be "
+		    "written as ISO 8601", row->id);
+	return ok;
+}
+
+static void
+proc_get_status(void *vctx, struct jref input, struct trpc_result *out)
+{
+	struct reqctx	*rc = vctx;
+	struct service	*svc = rc->svc;
+	char		 course[UUID_STRLEN + 1];
+	struct db_row	 row;
+	enum db_status	 ds;
+
+	/* Authentication first, as a protectedProcedure's middleware runs
+	 * before its input parser. */
+	if (!rc->auth_done) {
+		rc->auth = auth_verify(&svc->auth, rc->req->authorization,
+		    (int64_t)time(NULL), &rc->id);
+		rc->auth_done = true;
+		if (rc->auth != AUTH_OK)
+			log_msg(LOG_LVL_DEBUG, "token refused: %s",
+			    auth_err_str(rc->auth));
+	}
+	if (rc->auth != AUTH_OK) {
+		trpc_fail(out, TRPC_UNAUTHORIZED, MSG_UNAUTHORIZED);
+		return;
+	}
+	if (!input_getstatus(input, course, &out->msg)) {
+		out->ok = false;
+		out->code = TRPC_BAD_REQUEST;
+		return;
+	}
+	if (try_cache(rc, course, out))
+		return;
+
+	switch ((ds = db_fetch(svc->db, course, rc->id.user_id, &row))) {
+	case DB_OK:
+		break;
+	case DB_NOT_FOUND:
+		trpc_fail(out, TRPC_NOT_FOUND, MSG_NOT_FOUND);
+		return;
+	case DB_UNAVAILABLE:
+		trpc_fail(out, TRPC_SERVICE_UNAVAILABLE, MSG_UNAVAILABLE);
+		return;
+	case DB_TIMEOUT:
+		trpc_fail(out, TRPC_GATEWAY_TIMEOUT, MSG_TIMEOUT);
+		return;
+	default:
+		trpc_fail(out, TRPC_INTERNAL_SERVER_ERROR, MSG_INTERNAL);
+		return;
+	}
+	/* Remember the membership verdict (not for the owner, whose access
+	 * never depends on it). */
+	if (row.has_org && strcmp(row.owner, rc->id.user_id) != 0)
+		cache_member_put(svc->cache, rc->id.user_id, row.org,
+		    row.allowed, monotonic_ms());
+	if (!row.allowed) {
+		trpc_fail(out, TRPC_FORBIDDEN, MSG_FORBIDDEN);
+	} else if (!build_status(&row, out)) {
+		buf_reset(&out->data);
+		trpc_fail(out, TRPC_INTERNAL_SERVER_ERROR, MSG_INTERNAL);
+	} else {
+		out->ok = true;
+		cache_course_put(svc->cache, row.id, row.owner,
+		    row.has_org ? row.org : NULL, out->data.data,
+		    out->data.len, monotonic_ms());
+	}
+	db_row_release(&row);
+}
+
+static const struct trpc_proc procedures[] = {
+	{ "generation.getStatus", proc_get_status },
+};
+
+int
+service_init(struct service *svc, const struct settings *set)
+{
+	struct db_cfg dc;
+
+	memset(svc, 0, sizeof(*svc));
+	svc->set = set;
+	svc->limits.base = set->trpc_base;
+	svc->limits.max_batch = (size_t)set->max_batch;
+	svc->limits.max_body = (size_t)set->max_body;
+	svc->limits.max_query = (size_t)set->max_query;
+	svc->limits.max_depth = 32;
+	svc->auth.key = set->jwt_secret;
+	svc->auth.key_len = set->jwt_secret_len;
+	svc->auth.leeway = set->jwt_leeway;
+	dc.conninfo = set->database_url;
+	dc.connect_timeout = (int)set->db_connect_timeout;
+	dc.statement_timeout_ms = (int)set->db_statement_timeout_ms;
+	if ((svc->db = db_new(&dc)) == NULL)
+		return -1;
+	if (set->cache_ttl_ms > 0 &&
+	    (svc->cache = cache_new(CACHE_SLOTS, set->cache_ttl_ms)) == NULL) {
+		db_free(svc->db);
+		return -1;
+	}
+	return 0;
+}
+
+void
+service_free(struct service *svc)
+{
+	db_free(svc->db);
+	cache_free(svc->cache);
+	memset(svc, 0, sizeof(*svc));
+}
+
+void
+service_handle(struct service *svc, const struct http_req *req,
+    struct http_resp *resp)
+{
+	struct reqctx rc;
+
+	memset(&rc, 0, sizeof(rc));
+	rc.svc = svc;
+	rc.req = req;
+	trpc_handle(&svc->limits, procedures,
+	    sizeof(procedures) / sizeof(procedures[0]), &rc, req, resp);
+}
+
+int
+service_check(struct service *svc, char *err, size_t errlen)
+{
+	return db_check(svc->db, err, errlen) == DB_OK ? 0 : -1;
+}

@@ -1,0 +1,33 @@
+/*
+ * service.h - the application: generation.getStatus wired to auth, the
+ * cache, the database and the state machine, behind the tRPC protocol.
+ */
+#ifndef CS_SERVICE_H
+#define CS_SERVICE_H
+
+#include "auth.h"
+#include "http.h"
+#include "settings.h"
+#include "trpc.h"
+
+struct db;
+struct cache;
+
+struct service {
+	const struct settings	*set;
+	struct trpc_limits	 limits;
+	struct auth_cfg		 auth;
+	struct db		*db;
+	struct cache		*cache;
+};
+
+/* Set up from settings (no database connection yet). 0, or -1 on ENOMEM. */
+int	 service_init(struct service *, const struct settings *);
+void	 service_free(struct service *);
+/* Answer one request into resp. Never fails as a whole. */
+void	 service_handle(struct service *, const struct http_req *,
+	    struct http_resp *);
+/* Connect and prepare now; 0 when fine, else -1 with a message in err. */
+int	 service_check(struct service *, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,568 @@
+/*
+ * trpc.c - the tRPC v11 HTTP protocol, as @trpc/server's resolveResponse
+ * answers it (see ../shared/reference/trpc-wire-protocol.md).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "text.h"
+#include "trpc.h"
+
+static const struct trpc_code_info codes[TRPC__MAX] = {
+	[TRPC_PARSE_ERROR]		= { "PARSE_ERROR", -32700, 400 },
+	[TRPC_BAD_REQUEST]		= { "BAD_REQUEST", -32600, 400 },
+	[TRPC_UNAUTHORIZED]		= { "UNAUTHORIZED", -32001, 401 },
+	[TRPC_FORBIDDEN]		= { "FORBIDDEN", -32003, 403 },
+	[TRPC_NOT_FOUND]		= { "NOT_FOUND", -32004, 404 },
+	[TRPC_METHOD_NOT_SUPPORTED]	= { "METHOD_NOT_SUPPORTED", -32005, 405 },
+	[TRPC_TIMEOUT]			= { "TIMEOUT", -32008, 408 },
+	[TRPC_PAYLOAD_TOO_LARGE]	= { "PAYLOAD_TOO_LARGE", -32013, 413 },
+	[TRPC_UNSUPPORTED_MEDIA_TYPE]	= { "UNSUPPORTED_MEDIA_TYPE", -32015, 415 },
+	[TRPC_TOO_MANY_REQUESTS]	= { "TOO_MANY_REQUESTS", -32029, 429 },
+	[TRPC_INTERNAL_SERVER_ERROR]	= { "INTERNAL_SERVER_ERROR", -32603, 500 },
+	[TRPC_NOT_IMPLEMENTED]		= { "NOT_IMPLEMENTED", -32603, 501 },
+	[TRPC_BAD_GATEWAY]		= { "BAD_GATEWAY", -32603, 502 },
+	[TRPC_SERVICE_UNAVAILABLE]	= { "SERVICE_UNAVAILABLE", -32603, 503 },
+	[TRPC_GATEWAY_TIMEOUT]		= { "GATEWAY_TIMEOUT", -32603, 504 },
+};
+
+const struct trpc_code_info *
+trpc_code_info(enum trpc_code c)
+{
+	return &codes[c < TRPC__MAX ? c : TRPC_INTERNAL_SERVER_ERROR];
+}
+
+void
+trpc_result_init(struct trpc_result *r)
+{
+	r->ok = false;
+	r->code = TRPC_INTERNAL_SERVER_ERROR;
+	buf_init(&r->msg);
+	buf_init(&r->data);
+}
+
+void
+trpc_result_free(struct trpc_result *r)
+{
+	buf_free(&r->msg);
+	buf_free(&r->data);
+}
+
+void
+trpc_fail(struct trpc_result *r, enum trpc_code c, const char *msg)
+{
+	r->ok = false;
+	r->code = c;
+	buf_reset(&r->msg);
+	buf_puts(&r->msg, msg);
+}
+
+void
+trpc_write_error(struct buf *b, enum trpc_code c, const char *msg,
+    size_t msglen, const char *path, size_t pathlen)
+{
+	const struct trpc_code_info	*ci = trpc_code_info(c);
+	struct jw			 w;
+
+	jw_init(&w, b, false);
+	jw_obj_open(&w);
+	jw_key(&w, "error");
+	jw_obj_open(&w);
+	jw_key(&w, "message");
+	jw_strn(&w, msg, msglen);
+	jw_key(&w, "code");
+	jw_int(&w, ci->rpc);
+	jw_key(&w, "data");
+	jw_obj_open(&w);
+	jw_key(&w, "code");
+	jw_str(&w, ci->key);
+	jw_key(&w, "httpStatus");
+	jw_int(&w, ci->http);
+	if (path != NULL) {
+		jw_key(&w, "path");
+		jw_strn(&w, path, pathlen);
+	}
+	jw_obj_close(&w);
+	jw_obj_close(&w);
+	jw_obj_close(&w);
+}
+
+static int
+result_status(const struct trpc_result *r)
+{
+	return r->ok ? 200 : trpc_code_info(r->code)->http;
+}
+
+int
+trpc_batch_status(const struct trpc_result *r, size_t n)
+{
+	size_t	 i;
+	int	 s;
+
+	if (n == 0)
+		return 200;
+	s = result_status(&r[0]);
+	for (i = 1; i < n; i++)
+		if (result_status(&r[i]) != s)
+			return 207;
+	return s;
+}
+
+/* ---- the request ------------------------------------------------------ */
+
+/* One call of a (possibly batched) request. */
+struct call {
+	const char		*path;
+	size_t			 pathlen;
+	const struct trpc_proc	*proc;
+};
+
+/* Everything parsed from one request; freed by req_free(). */
+struct treq {
+	bool		 batch;
+	bool		 stream;
+	struct buf	 path;		/* procedure part of the URL path */
+	struct call	*calls;
+	size_t		 ncalls;
+	struct buf	 raw_input;	/* JSON text of the input */
+	bool		 has_input;
+	struct jdoc	*doc;
+	char		 parse_err[128];
+	bool		 input_bad;	/* has_input but not JSON */
+};
+
+static void
+standard_headers(struct http_resp *resp, bool json)
+{
+	if (json)
+		http_resp_header(resp, "Content-Type", "application/json");
+	http_resp_header(resp, "Vary", "trpc-accept, accept");
+	http_resp_header(resp, "Cache-Control", "no-store");
+	http_resp_header(resp, "X-Content-Type-Options", "nosniff");
+}
+
+/* Case-insensitive check that a media-type header names `type`
+ * (parameters after ';' allowed), within a comma-separated list if list. */
+static bool
+media_type_is(const char *h, const char *type, bool list)
+{
+	size_t tl = strlen(type);
+
+	if (h == NULL)
+		return false;
+	for (;;) {
+		const char	*end;
+		size_t		 n;
+
+		while (*h == ' ' || *h == '\t')
+			h++;
+		for (end = h; *end != '\0' && *end != ';' &&
+		    (!list || *end != ','); end++)
+			;
+		n = (size_t)(end - h);
+		while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+			n--;
+		if (n == tl && strncasecmp(h, type, tl) == 0)
+			return true;
+		if (!list)
+			return false;
+		if ((h = strchr(end, ',')) == NULL)
+			return false;
+		h++;
+	}
+}
+
+/* Write a request-level error (no path): a single object, or in JSONL
+ * mode a 200 line with the error at every index. */
+static void
+request_error(struct http_resp *resp, const struct treq *t,
+    enum trpc_code c, const char *msg)
+{
+	size_t i, n;
+
+	http_resp_reset(resp);
+	standard_headers(resp, true);
+	if (t->stream && t->batch && t->ncalls > 0) {
+		resp->status = 200;
+		n = t->ncalls;
+		buf_putc(&resp->body, '{');
+		for (i = 0; i < n; i++) {
+			buf_printf(&resp->body, "%s\"%zu\":[[", i ? "," : "", i);
+			trpc_write_error(&resp->body, c, msg, strlen(msg), NULL, 0);
+			buf_puts(&resp->body, "]]");
+		}
+		buf_puts(&resp->body, "}\n");
+		return;
+	}
+	resp->status = trpc_code_info(c)->http;
+	trpc_write_error(&resp->body, c, msg, strlen(msg), NULL, 0);
+}
+
+static void
+treq_free(struct treq *t)
+{
+	buf_free(&t->path);
+	buf_free(&t->raw_input);
+	free(t->calls);
+	jdoc_free(t->doc);
+}
+
+/*
+ * The procedure path: SCRIPT_NAME + PATH_INFO (nginx's stock
+ * fastcgi_params put the whole path in SCRIPT_NAME; Apache splits it),
+ * less the base and surrounding slashes. Returns false when the request
+ * is not under the base at all.
+ */
+static bool
+extract_path(const struct trpc_limits *lim, const struct http_req *req,
+    struct buf *out)
+{
+	struct buf	 full;
+	const char	*p;
+	size_t		 n, bl = strlen(lim->base);
+	bool		 under;
+
+	buf_init(&full);
+	if (req->script_name != NULL)
+		buf_puts(&full, req->script_name);
+	if (req->path_info != NULL)
+		buf_puts(&full, req->path_info);
+	p = buf_cstr(&full);
+	n = full.len;
+	while (bl > 0 && lim->base[bl - 1] == '/')
+		bl--;
+	under = n >= bl && memcmp(p, lim->base, bl) == 0 &&
+	    (n == bl || p[bl] == '/');
+	if (under) {
+		p += bl;
+		n -= bl;
+	}
+	while (n > 0 && *p == '/') {
+		p++;
+		n--;
+	}
+	while (n > 0 && p[n - 1] == '/')
+		n--;
+	buf_append(out, p, n);
+	if (out->data == NULL)
+		buf_append(out, "", 0);
+	buf_free(&full);
+	return under;
+}
+
+/* Split the path into calls (on ',' for a batch) and match procedures. */
+static bool
+split_calls(struct treq *t, const struct trpc_proc *procs, size_t nprocs)
+{
+	const char	*p = buf_cstr(&t->path);
+	size_t		 n = t->path.len, i, k, start, count = 1;
+
+	if (t->batch)
+		for (i = 0; i < n; i++)
+			if (p[i] == ',')
+				count++;
+	if ((t->calls = calloc(count, sizeof(*t->calls))) == NULL)
+		return false;
+	t->ncalls = count;
+	start = 0;
+	for (k = 0; k < count; k++) {
+		for (i = start; i < n && !(t->batch && p[i] == ','); i++)
+			;
+		t->calls[k].path = p + start;
+		t->calls[k].pathlen = i - start;
+		for (size_t j = 0; j < nprocs; j++)
+			if (strlen(procs[j].path) == i - start &&
+			    memcmp(procs[j].path, p + start, i - start) == 0)
+				t->calls[k].proc = &procs[j];
+		start = i + 1;
+	}
+	return true;
+}
+
+/* Read the POST body into t->raw_input. Returns a code, or -1 when fine. */
+static int
+read_body(const struct trpc_limits *lim, const struct http_req *req,
+    struct treq *t, const char **msg)
+{
+	long long	 len = 0;
+	size_t		 got = 0;
+	ssize_t		 r;
+
+	if (req->content_length != NULL && *req->content_length != '\0' &&
+	    !parse_int_range(req->content_length, 0, 1LL << 40, &len)) {
+		*msg = "Invalid Content-Length";
+		return TRPC_BAD_REQUEST;
+	}
+	if ((unsigned long long)len > lim->max_body) {
+		*msg = "Request body exceeds the maximum size";
+		return TRPC_PAYLOAD_TOO_LARGE;
+	}
+	if (len == 0)
+		return -1;
+	buf_reset(&t->raw_input);
+	while (got < (size_t)len) {
+		char	 chunk[8192];
+		size_t	 want = (size_t)len - got;
+
+		if (want > sizeof(chunk))
+			want = sizeof(chunk);
+		r = req->read_body != NULL ?
+		    req->read_body(req->body_ctx, chunk, want) : 0;
+		if (r <= 0)
+			break;
+		if (!buf_append(&t->raw_input, chunk, (size_t)r)) {
+			*msg = "Internal server error";
+			return TRPC_INTERNAL_SERVER_ERROR;
+		}
+		got += (size_t)r;
+	}
+	if (got < (size_t)len) {
+		*msg = "Request body is incomplete";
+		return TRPC_BAD_REQUEST;
+	}
+	t->has_input = got > 0;
+	return -1;
+}
+
+/* The input of call i (absent when none was sent). Sets *err when the
+ * call must fail instead. */
+static struct jref
+call_input(const struct treq *t, size_t i, const char **err)
+{
+	struct jref	 none = { NULL, false }, root;
+	char		 key[24];
+
+	*err = NULL;
+	if (!t->has_input)
+		return none;
+	if (t->input_bad) {
+		*err = t->parse_err;
+		return none;
+	}
+	root = jdoc_root(t->doc);
+	if (!t->batch)
+		return root;
+	if (jref_type(root) != JT_OBJECT) {
+		*err = "\"input\" needs to be an object when doing a batch call";
+		return none;
+	}
+	snprintf(key, sizeof(key), "%zu", i);
+	return jref_get(root, key);
+}
+
+static void
+write_result(struct buf *b, const struct trpc_result *r, const struct call *c)
+{
+	if (r->ok) {
+		buf_puts(b, "{\"result\":{\"data\":");
+		buf_append(b, r->data.data, r->data.len);
+		buf_puts(b, "}}");
+	} else
+		trpc_write_error(b, r->code, buf_cstr((struct buf *)&r->msg),
+		    r->msg.len, c->path, c->pathlen);
+}
+
+void
+trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
+    size_t nprocs, void *ctx, const struct http_req *req,
+    struct http_resp *resp)
+{
+	struct treq		 t;
+	struct qs_params	 qp;
+	struct trpc_result	*res = NULL;
+	const char		*method = req->method ? req->method : "GET";
+	const char		*qs = req->query ? req->query : "";
+	const char		*which = "", *msg, *err;
+	size_t			 i, qslen = strlen(qs);
+	int			 rc;
+	bool			 post;
+
+	memset(&t, 0, sizeof(t));
+	buf_init(&t.path);
+	buf_init(&t.raw_input);
+	qs_params_init(&qp);
+	http_resp_reset(resp);
+
+	if (strcmp(method, "HEAD") == 0) {
+		/* tRPC answers HEAD with an empty 204 (lambda warm-up). */
+		resp->status = 204;
+		standard_headers(resp, false);
+		goto out;
+	}
+	t.stream = media_type_is(req->trpc_accept, "application/jsonl", false) ||
+	    media_type_is(req->accept, "application/jsonl", true);
+	if (qslen > lim->max_query) {
+		request_error(resp, &t, TRPC_BAD_REQUEST,
+		    "Query string exceeds the maximum length");
+		goto out;
+	}
+	switch (qs_parse(qs, qslen, &qp, &which)) {
+	case QS_OK:
+		break;
+	case QS_DUPLICATE:
+		request_error(resp, &t, TRPC_BAD_REQUEST,
+		    strcmp(which, "batch") == 0 ?
+		    "Duplicate query parameter \"batch\"" :
+		    "Duplicate query parameter \"input\"");
+		goto out;
+	case QS_BAD_ESCAPE:
+		request_error(resp, &t, TRPC_BAD_REQUEST,
+		    "Invalid URL-encoding in query string");
+		goto out;
+	default:
+		request_error(resp, &t, TRPC_INTERNAL_SERVER_ERROR,
+		    "Internal server error");
+		goto out;
+	}
+	t.batch = qp.has_batch && strcmp(buf_cstr(&qp.batch), "1") == 0;
+
+	(void)extract_path(lim, req, &t.path);
+	if (!buf_ok(&t.path) || !split_calls(&t, procs, nprocs)) {
+		request_error(resp, &t, TRPC_INTERNAL_SERVER_ERROR,
+		    "Internal server error");
+		goto out;
+	}
+	if (t.stream && !t.batch) {
+		t.stream = false;
+		request_error(resp, &t, TRPC_BAD_REQUEST,
+		    "Streaming requests must be batched (you can do a batch of 1)");
+		goto out;
+	}
+	if (t.batch && t.ncalls > lim->max_batch) {
+		request_error(resp, &t, TRPC_BAD_REQUEST,
+		    "Batch call exceeds maximum size");
+		goto out;
+	}
+
+	post = strcmp(method, "POST") == 0;
+	if (!post && strcmp(method, "GET") != 0) {
+		/* Every call fails the same way; see the per-call loop. */
+		rc = TRPC_METHOD_NOT_SUPPORTED;
+		http_resp_header(resp, "Allow", "GET, POST");
+	} else
+		rc = -1;
+	if (rc < 0 && post) {
+		if (req->content_type == NULL || *req->content_type == '\0') {
+			request_error(resp, &t, TRPC_UNSUPPORTED_MEDIA_TYPE,
+			    "Missing content-type header");
+			goto out;
+		}
+		if (!media_type_is(req->content_type, "application/json",
+		    false)) {
+			struct buf m;
+
+			/* tRPC's own message, without the closing quote. */
+			buf_init(&m);
+			buf_puts(&m, "Unsupported content-type \"");
+			buf_append(&m, req->content_type,
+			    strnlen(req->content_type, 128));
+			request_error(resp, &t, TRPC_UNSUPPORTED_MEDIA_TYPE,
+			    buf_cstr(&m));
+			buf_free(&m);
+			goto out;
+		}
+		if ((rc = read_body(lim, req, &t, &msg)) >= 0) {
+			request_error(resp, &t, (enum trpc_code)rc, msg);
+			goto out;
+		}
+	} else if (rc < 0 && qp.has_input && qp.input.len > 0) {
+		/* URLSearchParams.get('input'): missing or empty = undefined */
+		buf_append(&t.raw_input, qp.input.data, qp.input.len);
+		t.has_input = true;
+	}
+	if (rc < 0 && t.has_input &&
+	    jdoc_parse(t.raw_input.data, t.raw_input.len, lim->max_depth,
+	    &t.doc, t.parse_err + 20, sizeof(t.parse_err) - 20) != 0) {
+		memcpy(t.parse_err, "Invalid JSON input: ", 20);
+		t.input_bad = true;
+	}
+
+	if ((res = calloc(t.ncalls, sizeof(*res))) == NULL) {
+		request_error(resp, &t, TRPC_INTERNAL_SERVER_ERROR,
+		    "Internal server error");
+		goto out;
+	}
+	for (i = 0; i < t.ncalls; i++) {
+		struct call	*c = &t.calls[i];
+		struct jref	 in;
+
+		trpc_result_init(&res[i]);
+		if (c->proc == NULL) {
+			struct buf m;
+
+			buf_init(&m);
+			buf_puts(&m, "No procedure found on path \"");
+			buf_append(&m, c->path, c->pathlen);
+			buf_putc(&m, '"');
+			trpc_fail(&res[i], TRPC_NOT_FOUND, buf_cstr(&m));
+			buf_free(&m);
+			continue;
+		}
+		if (rc == TRPC_METHOD_NOT_SUPPORTED) {
+			struct buf m;
+
+			buf_init(&m);
+			buf_puts(&m, "Unsupported ");
+			buf_append(&m, method, strnlen(method, 32));
+			buf_puts(&m, "-request to query procedure at path \"");
+			buf_puts(&m, c->proc->path);
+			buf_putc(&m, '"');
+			trpc_fail(&res[i], TRPC_METHOD_NOT_SUPPORTED,
+			    buf_cstr(&m));
+			buf_free(&m);
+			continue;
+		}
+		in = call_input(&t, i, &err);
+		if (err != NULL) {
+			trpc_fail(&res[i], TRPC_BAD_REQUEST, err);
+			continue;
+		}
+		c->proc->fn(ctx, in, &res[i]);
+		if (!buf_ok(&res[i].data) || !buf_ok(&res[i].msg))
+			trpc_fail(&res[i], TRPC_INTERNAL_SERVER_ERROR,
+			    "Internal server error");
+	}
+
+	standard_headers(resp, true);
+	if (t.stream) {
+		resp->status = 200;
+		buf_putc(&resp->body, '{');
+		for (i = 0; i < t.ncalls; i++) {
+			buf_printf(&resp->body, "%s\"%zu\":[[", i ? "," : "", i);
+			write_result(&resp->body, &res[i], &t.calls[i]);
+			buf_puts(&resp->body, "]]");
+		}
+		buf_puts(&resp->body, "}\n");
+	} else if (t.batch) {
+		resp->status = trpc_batch_status(res, t.ncalls);
+		buf_putc(&resp->body, '[');
+		for (i = 0; i < t.ncalls; i++) {
+			if (i > 0)
+				buf_putc(&resp->body, ',');
+			write_result(&resp->body, &res[i], &t.calls[i]);
+		}
+		buf_putc(&resp->body, ']');
+	} else {
+		resp->status = result_status(&res[0]);
+		write_result(&resp->body, &res[0], &t.calls[0]);
+	}
+	if (!buf_ok(&resp->body) || !buf_ok(&resp->headers)) {
+		struct treq none;
+
+		memset(&none, 0, sizeof(none));
+		request_error(resp, &none, TRPC_INTERNAL_SERVER_ERROR,
+		    "Internal server error");
+	}
+out:
+	if (res != NULL) {
+		for (i = 0; i < t.ncalls; i++)
+			trpc_result_free(&res[i]);
+		free(res);
+	}
+	qs_params_free(&qp);
+	treq_free(&t);
+}

@@ -1,0 +1,98 @@
+/*
+ * trpc.h - the tRPC v11 HTTP protocol: procedure paths, batches, inputs from
+ * the query string or a POST body, result and error envelopes, JSONL for
+ * httpBatchStreamLink, and the HTTP status of the whole response.
+ */
+#ifndef CS_TRPC_H
+#define CS_TRPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "http.h"
+#include "json.h"
+
+/* The error codes the service sends (JSON-RPC number and HTTP status). */
+enum trpc_code {
+	TRPC_PARSE_ERROR,
+	TRPC_BAD_REQUEST,
+	TRPC_UNAUTHORIZED,
+	TRPC_FORBIDDEN,
+	TRPC_NOT_FOUND,
+	TRPC_METHOD_NOT_SUPPORTED,
+	TRPC_TIMEOUT,
+	TRPC_PAYLOAD_TOO_LARGE,
+	TRPC_UNSUPPORTED_MEDIA_TYPE,
+	TRPC_TOO_MANY_REQUESTS,
+	TRPC_INTERNAL_SERVER_ERROR,
+	TRPC_NOT_IMPLEMENTED,
+	TRPC_BAD_GATEWAY,
+	TRPC_SERVICE_UNAVAILABLE,
+	TRPC_GATEWAY_TIMEOUT,
+	TRPC__MAX
+};
+
+struct trpc_code_info {
+	const char	*key;		/* "UNAUTHORIZED" */
+	int		 rpc;		/* -32001 */
+	int		 http;		/* 401 */
+};
+
+/* The table entry of a code. */
+const struct trpc_code_info *trpc_code_info(enum trpc_code);
+
+/* The outcome of one procedure call. */
+struct trpc_result {
+	bool		 ok;
+	enum trpc_code	 code;		/* when !ok */
+	struct buf	 msg;		/* error message, when !ok */
+	struct buf	 data;		/* JSON text of the result, when ok */
+};
+
+void	 trpc_result_init(struct trpc_result *);
+void	 trpc_result_free(struct trpc_result *);
+/* Record an error outcome with a fixed message. */
+void	 trpc_fail(struct trpc_result *, enum trpc_code, const char *msg);
+
+/*
+ * A procedure: called with the call's input (absent when the request
+ * carried none) and fills the result (data on success, or an error).
+ */
+typedef void (*trpc_proc_fn)(void *ctx, struct jref input,
+	    struct trpc_result *out);
+
+struct trpc_proc {
+	const char	*path;		/* "generation.getStatus" */
+	trpc_proc_fn	 fn;
+};
+
+struct trpc_limits {
+	const char	*base;		/* "/trpc" */
+	size_t		 max_batch;	/* calls in one batch */
+	size_t		 max_body;	/* POST body bytes */
+	size_t		 max_query;	/* QUERY_STRING bytes */
+	int		 max_depth;	/* JSON nesting */
+};
+
+/*
+ * Answer one HTTP request: parse it as tRPC does, run each call through
+ * the matching procedure, and write status, headers and body into resp.
+ * Never fails as a whole: every problem becomes a tRPC error response.
+ */
+void	 trpc_handle(const struct trpc_limits *, const struct trpc_proc *,
+	    size_t nprocs, void *ctx, const struct http_req *,
+	    struct http_resp *);
+
+/*
+ * The HTTP status of a batch: the one status all results share, or 207
+ * when they differ (tRPC's getHTTPStatusCode).
+ */
+int	 trpc_batch_status(const struct trpc_result *, size_t n);
+
+/* Append the error envelope {"error":{...}} for one error to b; path may
+ * be NULL (request-level errors carry none). */
+void	 trpc_write_error(struct buf *b, enum trpc_code, const char *msg,
+	    size_t msglen, const char *path, size_t pathlen);
+
+#endif
