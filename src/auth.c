@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,19 +39,25 @@ has_claim(jwt_t *jwt, const char *name)
 	return true;
 }
 
-/* An integer claim: 1 found, 0 absent, -1 present with another type. */
+/*
+ * An integer claim: 1 found, 0 absent, -1 present with another type.
+ * libjwt's jwt_get_grant_int() answers 0 for strings, reals and booleans,
+ * so the claim's JSON text is read instead and must be a plain integer.
+ */
 static int
 int_claim(jwt_t *jwt, const char *name, int64_t *out)
 {
-	long v;
+	char		*js = jwt_get_grants_json(jwt, name);
+	long long	 v;
+	int		 r;
 
-	errno = 0;
-	v = jwt_get_grant_int(jwt, name);
-	if (errno == 0) {
+	if (js == NULL)
+		return 0;
+	r = parse_int_range(js, -(1LL << 53), 1LL << 53, &v) ? 1 : -1;
+	free(js);
+	if (r > 0)
 		*out = v;
-		return 1;
-	}
-	return has_claim(jwt, name) ? -1 : 0;
+	return r;
 }
 
 static enum auth_err

@@ -18,6 +18,224 @@ struct jdoc {
 	json_object	*root;
 };
 
+/* ---- strict validation (RFC 8259, as JavaScript's JSON.parse) --------- */
+
+/*
+ * json-c accepts more than JSON.parse does (single quotes, NaN), so input
+ * is checked against the grammar first. Recursion is bounded by depth.
+ */
+struct vstate {
+	const unsigned char	*s;
+	size_t			 n;
+	size_t			 i;
+	int			 depth;
+	int			 max_depth;
+	const char		*why;
+};
+
+static size_t utf8_seq(const unsigned char *, size_t);
+
+static bool
+v_fail(struct vstate *v, const char *why)
+{
+	if (v->why == NULL)
+		v->why = why;
+	return false;
+}
+
+static void
+v_ws(struct vstate *v)
+{
+	while (v->i < v->n && (v->s[v->i] == ' ' || v->s[v->i] == '\t' ||
+	    v->s[v->i] == '\n' || v->s[v->i] == '\r'))
+		v->i++;
+}
+
+static bool
+v_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+static bool
+v_string(struct vstate *v)
+{
+	size_t k;
+
+	v->i++;				/* the opening quote */
+	while (v->i < v->n) {
+		unsigned char c = v->s[v->i];
+
+		if (c == '"') {
+			v->i++;
+			return true;
+		}
+		if (c == '\\') {
+			if (++v->i >= v->n)
+				break;
+			switch (v->s[v->i]) {
+			case '"': case '\\': case '/': case 'b': case 'f':
+			case 'n': case 'r': case 't':
+				v->i++;
+				break;
+			case 'u':
+				if (v->n - v->i < 5 || !v_hex(v->s[v->i + 1]) ||
+				    !v_hex(v->s[v->i + 2]) ||
+				    !v_hex(v->s[v->i + 3]) ||
+				    !v_hex(v->s[v->i + 4]))
+					return v_fail(v, "bad unicode escape");
+				v->i += 5;
+				break;
+			default:
+				return v_fail(v, "bad escape in string");
+			}
+		} else if (c < 0x20)
+			return v_fail(v, "control character in string");
+		else if (c >= 0x80) {
+			if ((k = utf8_seq(v->s + v->i, v->n - v->i)) == 0)
+				return v_fail(v, "invalid UTF-8 in string");
+			v->i += k;
+		} else
+			v->i++;
+	}
+	return v_fail(v, "unterminated string");
+}
+
+static bool
+v_digits(struct vstate *v)
+{
+	size_t start = v->i;
+
+	while (v->i < v->n && v->s[v->i] >= '0' && v->s[v->i] <= '9')
+		v->i++;
+	return v->i > start;
+}
+
+static bool
+v_number(struct vstate *v)
+{
+	if (v->s[v->i] == '-')
+		v->i++;
+	if (v->i < v->n && v->s[v->i] == '0')
+		v->i++;
+	else if (!v_digits(v))
+		return v_fail(v, "bad number");
+	if (v->i < v->n && v->s[v->i] == '.') {
+		v->i++;
+		if (!v_digits(v))
+			return v_fail(v, "bad number");
+	}
+	if (v->i < v->n && (v->s[v->i] == 'e' || v->s[v->i] == 'E')) {
+		v->i++;
+		if (v->i < v->n && (v->s[v->i] == '+' || v->s[v->i] == '-'))
+			v->i++;
+		if (!v_digits(v))
+			return v_fail(v, "bad number");
+	}
+	return true;
+}
+
+static bool
+v_literal(struct vstate *v, const char *lit)
+{
+	size_t len = strlen(lit);
+
+	if (v->n - v->i < len || memcmp(v->s + v->i, lit, len) != 0)
+		return v_fail(v, "unexpected token");
+	v->i += len;
+	return true;
+}
+
+static bool v_value(struct vstate *);
+
+static bool
+v_container(struct vstate *v, bool object)
+{
+	char close = object ? '}' : ']';
+
+	if (++v->depth > v->max_depth)
+		return v_fail(v, "nesting too deep");
+	v->i++;
+	v_ws(v);
+	if (v->i < v->n && v->s[v->i] == close) {
+		v->i++;
+		v->depth--;
+		return true;
+	}
+	for (;;) {
+		if (object) {
+			v_ws(v);
+			if (v->i >= v->n || v->s[v->i] != '"')
+				return v_fail(v, "expected property name");
+			if (!v_string(v))
+				return false;
+			v_ws(v);
+			if (v->i >= v->n || v->s[v->i] != ':')
+				return v_fail(v, "expected ':'");
+			v->i++;
+		}
+		if (!v_value(v))
+			return false;
+		v_ws(v);
+		if (v->i < v->n && v->s[v->i] == ',') {
+			v->i++;
+			continue;
+		}
+		if (v->i < v->n && v->s[v->i] == close) {
+			v->i++;
+			v->depth--;
+			return true;
+		}
+		return v_fail(v, object ? "expected ',' or '}'" :
+		    "expected ',' or ']'");
+	}
+}
+
+static bool
+v_value(struct vstate *v)
+{
+	v_ws(v);
+	if (v->i >= v->n)
+		return v_fail(v, "unexpected end of input");
+	switch (v->s[v->i]) {
+	case '{':
+		return v_container(v, true);
+	case '[':
+		return v_container(v, false);
+	case '"':
+		return v_string(v);
+	case 't':
+		return v_literal(v, "true");
+	case 'f':
+		return v_literal(v, "false");
+	case 'n':
+		return v_literal(v, "null");
+	default:
+		if (v->s[v->i] == '-' || (v->s[v->i] >= '0' && v->s[v->i] <= '9'))
+			return v_number(v);
+		return v_fail(v, "unexpected token");
+	}
+}
+
+int
+json_validate(const char *text, size_t len, int max_depth, size_t *pos,
+    const char **why)
+{
+	struct vstate v = { (const unsigned char *)text, len, 0, 0, max_depth,
+	    NULL };
+
+	if (v_value(&v)) {
+		v_ws(&v);
+		if (v.i == v.n)
+			return 0;
+		v_fail(&v, "unexpected data after JSON");
+	}
+	*pos = v.i;
+	*why = v.why;
+	return -1;
+}
+
 int
 jdoc_parse(const char *text, size_t len, int max_depth, struct jdoc **out,
     char *err, size_t errlen)
@@ -26,6 +244,7 @@ jdoc_parse(const char *text, size_t len, int max_depth, struct jdoc **out,
 	json_object		*obj;
 	enum json_tokener_error	 jerr;
 	size_t			 end;
+	const char		*why;
 	struct jdoc		*d;
 
 	*out = NULL;
@@ -33,40 +252,27 @@ jdoc_parse(const char *text, size_t len, int max_depth, struct jdoc **out,
 		snprintf(err, errlen, "input too large");
 		return -1;
 	}
-	if ((tok = json_tokener_new_ex(max_depth)) == NULL) {
+	if (json_validate(text, len, max_depth, &end, &why) != 0) {
+		snprintf(err, errlen, "%s at position %zu", why, end);
+		return -1;
+	}
+	/* The text is valid JSON now; json-c only builds the tree. */
+	if ((tok = json_tokener_new_ex(max_depth + 1)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
 	if (jerr == json_tokener_continue) {
-		/* The text ended inside a value, or it was empty. Numbers
-		 * at the very end need one more call with no bytes. */
+		/* a bare number at the very end needs the terminator */
 		obj = json_tokener_parse_ex(tok, "", 1);
 		jerr = json_tokener_get_error(tok);
-		end = len;
 	}
 	if (jerr != json_tokener_success) {
-		snprintf(err, errlen, "%s at position %zu",
-		    json_tokener_error_desc(jerr), end);
+		snprintf(err, errlen, "%s", json_tokener_error_desc(jerr));
 		json_object_put(obj);
 		json_tokener_free(tok);
 		return -1;
-	}
-	/* Only white space may follow the value. */
-	for (; end < len; end++) {
-		char c = text[end];
-
-		if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
-			snprintf(err, errlen,
-			    "unexpected data after JSON at position %zu", end);
-			json_object_put(obj);
-			json_tokener_free(tok);
-			return -1;
-		}
 	}
 	json_tokener_free(tok);
 	if ((d = malloc(sizeof(*d))) == NULL) {

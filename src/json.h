@@ -40,6 +40,13 @@ struct jdoc;
  */
 int	 jdoc_parse(const char *text, size_t len, int max_depth,
 	    struct jdoc **out, char *err, size_t errlen);
+/*
+ * Check text against the JSON grammar (RFC 8259, as JSON.parse reads it)
+ * with containers nested at most max_depth deep. Returns 0, or -1 with the
+ * byte position and a fixed reason.
+ */
+int	 json_validate(const char *text, size_t len, int max_depth,
+	    size_t *pos, const char **why);
 void	 jdoc_free(struct jdoc *);
 /* The root value (present, possibly null). */
 struct jref jdoc_root(const struct jdoc *);

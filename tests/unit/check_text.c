@@ -1,11 +1,12 @@
 /* check_text.c - UUIDs, percent-decoding, query strings, ISO times, integers. */
 #include "config.h"
 
-#include <check.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "text.h"
+
+#define SUITE_NAME "text"
+#include "check_main.h"
 
 static const struct {
 	const char	*in;
@@ -189,26 +190,13 @@ START_TEST(test_parse_int)
 }
 END_TEST
 
-#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-int
-main(void)
+static void
+add_tests(TCase *tc)
 {
-	Suite	*s = suite_create("text");
-	TCase	*tc = tcase_create("core");
-	SRunner	*sr;
-	int	 failed;
-
 	tcase_add_loop_test(tc, test_uuid, 0, N(uuid_cases));
 	tcase_add_test(tc, test_uuid_embedded_nul);
 	tcase_add_loop_test(tc, test_url_decode, 0, N(dec_cases));
 	tcase_add_loop_test(tc, test_qs_parse, 0, N(qs_cases));
 	tcase_add_loop_test(tc, test_isotime, 0, N(time_cases));
 	tcase_add_loop_test(tc, test_parse_int, 0, N(int_cases));
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -1,0 +1,235 @@
+/* check_json.c - strict parsing, number and string output, the writer. */
+#include "config.h"
+
+#include <string.h>
+
+#include "json.h"
+
+#define SUITE_NAME "json"
+#include "check_main.h"
+
+static const struct {
+	double		 v;
+	const char	*out;
+} num_cases[] = {
+	{ 0.28, "0.28" },
+	{ 0.1 + 0.2, "0.30000000000000004" },
+	{ 0.87, "0.87" },
+	{ 150000, "150000" },
+	{ 1.0, "1" },
+	{ -0.0, "0" },
+	{ 1e21, "1e+21" },
+	{ 123456789012345680.0, "1.2345678901234568e+17" },
+	{ 0.000001, "1e-06" },
+	{ 2.5, "2.5" },
+	{ -3.75, "-3.75" },
+};
+
+START_TEST(test_number_format)
+{
+	char out[40];
+
+	json_format_number(num_cases[_i].v, out, sizeof(out));
+	ck_assert_str_eq(out, num_cases[_i].out);
+}
+END_TEST
+
+START_TEST(test_number_nonfinite)
+{
+	char out[40];
+
+	json_format_number(1.0 / 0.0, out, sizeof(out));
+	ck_assert_str_eq(out, "null");
+	json_format_number(0.0 / 0.0, out, sizeof(out));
+	ck_assert_str_eq(out, "null");
+}
+END_TEST
+
+static const struct {
+	const char	*in;
+	size_t		 len;
+	const char	*out;
+} str_cases[] = {
+	{ "plain", 5, "\"plain\"" },
+	{ "q\"b\\", 4, "\"q\\\"b\\\\\"" },
+	{ "a\nb\tc\r", 6, "\"a\\nb\\tc\\r\"" },
+	{ "\x01\x1f", 2, "\"\\u0001\\u001f\"" },
+	{ "nul\0x", 5, "\"nul\\u0000x\"" },
+	{ "Генерация", 18, "\"Генерация\"" },
+	{ "bad\xff", 4, "\"bad\xef\xbf\xbd\"" },
+	{ "\xc3", 1, "\"\xef\xbf\xbd\"" },			/* truncated */
+	{ "\xed\xa0\x80", 3, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"" }, /* surrogate */
+	{ "\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\"" },
+	{ "</script>", 9, "\"</script>\"" },
+};
+
+START_TEST(test_string_escape)
+{
+	struct buf b;
+
+	buf_init(&b);
+	json_append_string(&b, str_cases[_i].in, str_cases[_i].len);
+	ck_assert_str_eq(buf_cstr(&b), str_cases[_i].out);
+	buf_free(&b);
+}
+END_TEST
+
+static const struct {
+	const char	*in;
+	int		 ok;
+	enum jtype	 type;
+} parse_cases[] = {
+	{ "{\"courseId\":\"x\"}", 1, JT_OBJECT },
+	{ "  {}  \n", 1, JT_OBJECT },
+	{ "[1,2]", 1, JT_ARRAY },
+	{ "\"s\"", 1, JT_STRING },
+	{ "null", 1, JT_NULL },
+	{ "0", 1, JT_NUMBER },
+	{ "12.5", 1, JT_NUMBER },
+	{ "true", 1, JT_BOOL },
+	{ "{", 0, JT_MISSING },
+	{ "{}x", 0, JT_MISSING },
+	{ "{} {}", 0, JT_MISSING },
+	{ "{'a':1}", 0, JT_MISSING },
+	{ "{\"a\":1,}", 0, JT_MISSING },
+	{ "[1,]", 0, JT_MISSING },
+	{ "NaN", 0, JT_MISSING },
+	{ "\"\xff\"", 0, JT_MISSING },
+	{ "", 0, JT_MISSING },
+	{ "undefined", 0, JT_MISSING },
+	{ "01", 0, JT_MISSING },
+	{ "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", 0, JT_MISSING },
+};
+
+START_TEST(test_parse)
+{
+	struct jdoc	*d = NULL;
+	char		 err[128];
+	int		 rc;
+
+	rc = jdoc_parse(parse_cases[_i].in, strlen(parse_cases[_i].in), 32,
+	    &d, err, sizeof(err));
+	ck_assert_msg((rc == 0) == parse_cases[_i].ok, "case %d: %s -> %d (%s)",
+	    _i, parse_cases[_i].in, rc, rc ? err : "");
+	if (rc == 0) {
+		ck_assert_int_eq(jref_type(jdoc_root(d)), parse_cases[_i].type);
+		jdoc_free(d);
+	} else
+		ck_assert_ptr_null(d);
+}
+END_TEST
+
+START_TEST(test_parse_embedded_nul)
+{
+	struct jdoc	*d = NULL;
+	char		 err[128];
+	const char	 in[] = "{\"a\":1}\0{";
+
+	ck_assert_int_ne(jdoc_parse(in, sizeof(in) - 1, 32, &d, err,
+	    sizeof(err)), 0);
+}
+END_TEST
+
+START_TEST(test_access)
+{
+	struct jdoc	*d;
+	char		 err[128];
+	const char	*in = "{\"n\":8,\"f\":0.5,\"s\":\"x\\u0000y\",\"t\":true,"
+	    "\"z\":null,\"o\":{\"k\":\"v\"},\"big\":1e400}";
+	struct jref	 r;
+	double		 v;
+	size_t		 n;
+	const char	*s;
+
+	ck_assert_int_eq(jdoc_parse(in, strlen(in), 32, &d, err, sizeof(err)), 0);
+	r = jdoc_root(d);
+	ck_assert(jref_number(jref_get(r, "n"), &v) && v == 8);
+	ck_assert(jref_number(jref_get(r, "f"), &v) && v == 0.5);
+	ck_assert(!jref_number(jref_get(r, "s"), &v));
+	ck_assert(!jref_number(jref_get(r, "big"), &v));
+	s = jref_string(jref_get(r, "s"), &n);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(n, 3);
+	ck_assert(jref_is_true(jref_get(r, "t")));
+	ck_assert(!jref_is_true(jref_get(r, "n")));
+	ck_assert_int_eq(jref_type(jref_get(r, "z")), JT_NULL);
+	ck_assert_int_eq(jref_type(jref_get(r, "missing")), JT_MISSING);
+	ck_assert_int_eq(jref_type(jref_get(jref_get(r, "n"), "k")), JT_MISSING);
+	ck_assert_str_eq(jref_zod_type(jref_get(r, "z")), "null");
+	ck_assert_str_eq(jref_zod_type(jref_get(r, "o")), "object");
+	ck_assert_str_eq(jref_zod_type(jref_get(r, "nope")), "undefined");
+	s = jref_string(jref_get(jref_get(r, "o"), "k"), &n);
+	ck_assert_str_eq(s, "v");
+	jdoc_free(d);
+}
+END_TEST
+
+/* The pretty form must be byte for byte JSON.stringify(v, null, 2). */
+START_TEST(test_writer_pretty)
+{
+	struct buf	 b;
+	struct jw	 w;
+
+	buf_init(&b);
+	jw_init(&w, &b, true);
+	jw_arr_open(&w);
+	jw_obj_open(&w);
+	jw_key(&w, "code");
+	jw_str(&w, "x");
+	jw_key(&w, "path");
+	jw_arr_open(&w);
+	jw_arr_close(&w);
+	jw_key(&w, "p2");
+	jw_arr_open(&w);
+	jw_str(&w, "courseId");
+	jw_int(&w, 3);
+	jw_arr_close(&w);
+	jw_key(&w, "e");
+	jw_obj_open(&w);
+	jw_obj_close(&w);
+	jw_obj_close(&w);
+	jw_arr_close(&w);
+	ck_assert(buf_ok(&b));
+	ck_assert_str_eq(buf_cstr(&b),
+	    "[\n  {\n    \"code\": \"x\",\n    \"path\": [],\n    \"p2\": [\n"
+	    "      \"courseId\",\n      3\n    ],\n    \"e\": {}\n  }\n]");
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_writer_compact)
+{
+	struct buf	 b;
+	struct jw	 w;
+
+	buf_init(&b);
+	jw_init(&w, &b, false);
+	jw_obj_open(&w);
+	jw_key(&w, "a");
+	jw_null(&w);
+	jw_key(&w, "b");
+	jw_bool(&w, false);
+	jw_key(&w, "c");
+	jw_arr_open(&w);
+	jw_num(&w, 0.28);
+	jw_raw(&w, "{\"r\":1}", 7);
+	jw_arr_close(&w);
+	jw_obj_close(&w);
+	ck_assert_str_eq(buf_cstr(&b),
+	    "{\"a\":null,\"b\":false,\"c\":[0.28,{\"r\":1}]}");
+	buf_free(&b);
+}
+END_TEST
+
+static void
+add_tests(TCase *tc)
+{
+	tcase_add_loop_test(tc, test_number_format, 0, N(num_cases));
+	tcase_add_test(tc, test_number_nonfinite);
+	tcase_add_loop_test(tc, test_string_escape, 0, N(str_cases));
+	tcase_add_loop_test(tc, test_parse, 0, N(parse_cases));
+	tcase_add_test(tc, test_parse_embedded_nul);
+	tcase_add_test(tc, test_access);
+	tcase_add_test(tc, test_writer_pretty);
+	tcase_add_test(tc, test_writer_compact);
+}

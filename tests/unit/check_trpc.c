@@ -1,0 +1,286 @@
+/* check_trpc.c - the tRPC HTTP protocol against a fake procedure. */
+#include "config.h"
+
+#include <string.h>
+
+#include "trpc.h"
+
+#define SUITE_NAME "trpc"
+#include "check_main.h"
+
+/* The fake procedure: no input -> "none"; {"fail":..} -> FORBIDDEN "no";
+ * anything else -> "ok". */
+static void
+echo_proc(void *ctx, struct jref input, struct trpc_result *out)
+{
+	(void)ctx;
+	if (jref_type(input) == JT_MISSING) {
+		out->ok = true;
+		buf_puts(&out->data, "\"none\"");
+	} else if (jref_type(jref_get(input, "fail")) != JT_MISSING)
+		trpc_fail(out, TRPC_FORBIDDEN, "no");
+	else {
+		out->ok = true;
+		buf_puts(&out->data, "\"ok\"");
+	}
+}
+
+static const struct trpc_proc procs[] = {
+	{ "generation.getStatus", echo_proc },
+};
+
+static const struct trpc_limits lim = { "/trpc", 3, 64, 200, 8 };
+
+struct body {
+	const char	*p;
+	size_t		 left;
+};
+
+static ssize_t
+body_read(void *ctx, char *dst, size_t n)
+{
+	struct body *b = ctx;
+
+	if (n > b->left)
+		n = b->left;
+	memcpy(dst, b->p, n);
+	b->p += n;
+	b->left -= n;
+	return (ssize_t)n;
+}
+
+#define GS "generation.getStatus"
+#define OK "{\"result\":{\"data\":\"ok\"}}"
+#define NONE "{\"result\":{\"data\":\"none\"}}"
+#define ERR(msg, rpc, key, http) "{\"error\":{\"message\":\"" msg "\",\"code\":" #rpc \
+	",\"data\":{\"code\":\"" key "\",\"httpStatus\":" #http "}}}"
+#define ERRP(msg, rpc, key, http, path) "{\"error\":{\"message\":\"" msg "\",\"code\":" #rpc \
+	",\"data\":{\"code\":\"" key "\",\"httpStatus\":" #http ",\"path\":\"" path "\"}}}"
+#define FORBID ERRP("no", -32003, "FORBIDDEN", 403, GS)
+#define NOTOBJ ERRP("\\\"input\\\" needs to be an object when doing a batch call", \
+	-32600, "BAD_REQUEST", 400, GS)
+#define Q(s) s	/* query strings below are written already encoded */
+
+static const struct {
+	const char	*method;
+	const char	*script, *path_info, *query;
+	const char	*ctype, *clen, *body;
+	const char	*trpc_accept, *accept;
+	int		 status;
+	const char	*want;		/* exact body, or its prefix if prefix */
+	bool		 prefix;
+} cases[] = {
+	/* 0: single GET, with and without input */
+	{ "GET", "/trpc/" GS, NULL, "input=%7B%7D", NULL, NULL, NULL, NULL, NULL, 200, OK, false },
+	{ "GET", "/trpc/" GS, NULL, "", NULL, NULL, NULL, NULL, NULL, 200, NONE, false },
+	{ "GET", "/trpc/" GS, NULL, "input=", NULL, NULL, NULL, NULL, NULL, 200, NONE, false },
+	/* 3: Apache's SCRIPT_NAME + PATH_INFO; trailing slash */
+	{ "GET", "/trpc", "/" GS, "input=%7B%7D", NULL, NULL, NULL, NULL, NULL, 200, OK, false },
+	{ "GET", "/trpc/" GS "/", NULL, "input=%7B%7D", NULL, NULL, NULL, NULL, NULL, 200, OK, false },
+	/* 5: unknown procedures */
+	{ "GET", "/trpc/nope", NULL, "", NULL, NULL, NULL, NULL, NULL, 404,
+	  ERRP("No procedure found on path \\\"nope\\\"", -32004, "NOT_FOUND", 404, "nope"), false },
+	{ "GET", "/trpc/" GS "," GS, NULL, "", NULL, NULL, NULL, NULL, NULL, 404,
+	  ERRP("No procedure found on path \\\"" GS "," GS "\\\"", -32004, "NOT_FOUND", 404,
+	  GS "," GS), false },
+	{ "GET", "/other/" GS, NULL, "", NULL, NULL, NULL, NULL, NULL, 404,
+	  ERRP("No procedure found on path \\\"other/" GS "\\\"", -32004, "NOT_FOUND", 404,
+	  "other/" GS), false },
+	/* 8: batches: mixed -> 207, all the same -> that status */
+	{ "GET", "/trpc/" GS "," GS, NULL, "batch=1&input=%7B%220%22%3A%7B%7D%2C%221%22%3A%7B%22fail%22%3A1%7D%7D",
+	  NULL, NULL, NULL, NULL, NULL, 207, "[" OK "," FORBID "]", false },
+	{ "GET", "/trpc/" GS "," GS, NULL, "batch=1&input=%7B%220%22%3A%7B%22fail%22%3A1%7D%2C%221%22%3A%7B%22fail%22%3A1%7D%7D",
+	  NULL, NULL, NULL, NULL, NULL, 403, "[" FORBID "," FORBID "]", false },
+	{ "GET", "/trpc/" GS ",nope", NULL, "batch=1&input=%7B%7D", NULL, NULL, NULL, NULL, NULL, 207,
+	  "[" NONE "," ERRP("No procedure found on path \\\"nope\\\"", -32004, "NOT_FOUND", 404, "nope") "]",
+	  false },
+	{ "GET", "/trpc/" GS "," GS, NULL, "batch=1&input=%5B1%5D", NULL, NULL, NULL, NULL, NULL, 400,
+	  "[" NOTOBJ "," NOTOBJ "]", false },
+	{ "GET", "/trpc/" GS "," GS "," GS "," GS, NULL, "batch=1", NULL, NULL, NULL, NULL, NULL, 400,
+	  ERR("Batch call exceeds maximum size", -32600, "BAD_REQUEST", 400), false },
+	/* 13: JSONL */
+	{ "GET", "/trpc/" GS "," GS, NULL, "batch=1&input=%7B%221%22%3A%7B%22fail%22%3A1%7D%7D",
+	  NULL, NULL, NULL, "application/jsonl", NULL, 200,
+	  "{\"0\":[[" NONE "]],\"1\":[[" FORBID "]]}\n", false },
+	{ "GET", "/trpc/" GS, NULL, "batch=1&input=%7B%220%22%3A%7B%7D%7D", NULL, NULL, NULL, NULL,
+	  "text/html, application/jsonl;q=0.9", 200, "{\"0\":[[" OK "]]}\n", false },
+	{ "GET", "/trpc/" GS, NULL, "input=%7B%7D", NULL, NULL, NULL, "application/jsonl", NULL, 400,
+	  ERR("Streaming requests must be batched (you can do a batch of 1)", -32600, "BAD_REQUEST", 400),
+	  false },
+	{ "GET", "/trpc/" GS "," GS "," GS "," GS, NULL, "batch=1", NULL, NULL, NULL, "application/jsonl",
+	  NULL, 200, "{\"0\":[[" ERR("Batch call exceeds maximum size", -32600, "BAD_REQUEST", 400)
+	  "]],\"1\":[[" ERR("Batch call exceeds maximum size", -32600, "BAD_REQUEST", 400)
+	  "]],\"2\":[[" ERR("Batch call exceeds maximum size", -32600, "BAD_REQUEST", 400)
+	  "]],\"3\":[[" ERR("Batch call exceeds maximum size", -32600, "BAD_REQUEST", 400) "]]}\n", false },
+	/* 17: POST (methodOverride) */
+	{ "POST", "/trpc/" GS, NULL, "", "application/json", "2", "{}", NULL, NULL, 200, OK, false },
+	{ "POST", "/trpc/" GS, NULL, "", "Application/JSON; charset=utf-8", "2", "{}", NULL, NULL, 200, OK,
+	  false },
+	{ "POST", "/trpc/" GS, NULL, "", "application/json", "0", "", NULL, NULL, 200, NONE, false },
+	{ "POST", "/trpc/" GS, NULL, "", "application/json", NULL, NULL, NULL, NULL, 200, NONE, false },
+	{ "POST", "/trpc/" GS "," GS, NULL, "batch=1", "application/json", "8", "{\"0\":{}}", NULL, NULL,
+	  200, "[" OK "," NONE "]", false },
+	{ "POST", "/trpc/" GS, NULL, "", "text/plain", "2", "{}", NULL, NULL, 415,
+	  ERR("Unsupported content-type \\\"text/plain", -32015, "UNSUPPORTED_MEDIA_TYPE", 415), false },
+	{ "POST", "/trpc/" GS, NULL, "", "application/jsonx", "2", "{}", NULL, NULL, 415,
+	  ERR("Unsupported content-type \\\"application/jsonx", -32015, "UNSUPPORTED_MEDIA_TYPE", 415),
+	  false },
+	{ "POST", "/trpc/" GS, NULL, "", NULL, "2", "{}", NULL, NULL, 415,
+	  ERR("Missing content-type header", -32015, "UNSUPPORTED_MEDIA_TYPE", 415), false },
+	{ "POST", "/trpc/" GS, NULL, "", "application/json", "65", "{}", NULL, NULL, 413,
+	  ERR("Request body exceeds the maximum size", -32013, "PAYLOAD_TOO_LARGE", 413), false },
+	{ "POST", "/trpc/" GS, NULL, "", "application/json", "abc", "{}", NULL, NULL, 400,
+	  ERR("Invalid Content-Length", -32600, "BAD_REQUEST", 400), false },
+	{ "POST", "/trpc/" GS, NULL, "", "application/json", "-1", "{}", NULL, NULL, 400,
+	  ERR("Invalid Content-Length", -32600, "BAD_REQUEST", 400), false },
+	{ "POST", "/trpc/" GS, NULL, "", "application/json", "10", "{}", NULL, NULL, 400,
+	  ERR("Request body is incomplete", -32600, "BAD_REQUEST", 400), false },
+	/* 29: other methods */
+	{ "PUT", "/trpc/" GS, NULL, "", NULL, NULL, NULL, NULL, NULL, 405,
+	  ERRP("Unsupported PUT-request to query procedure at path \\\"" GS "\\\"", -32005,
+	  "METHOD_NOT_SUPPORTED", 405, GS), false },
+	{ "OPTIONS", "/trpc/" GS, NULL, "", NULL, NULL, NULL, NULL, NULL, 405,
+	  ERRP("Unsupported OPTIONS-request to query procedure at path \\\"" GS "\\\"", -32005,
+	  "METHOD_NOT_SUPPORTED", 405, GS), false },
+	{ "HEAD", "/trpc/" GS, NULL, "", NULL, NULL, NULL, NULL, NULL, 204, "", false },
+	/* 32: bad input */
+	{ "GET", "/trpc/" GS, NULL, "input=%7B", NULL, NULL, NULL, NULL, NULL, 400,
+	  "{\"error\":{\"message\":\"Invalid JSON input: ", true },
+	{ "GET", "/trpc/" GS, NULL, "input=%7B%7D%7D", NULL, NULL, NULL, NULL, NULL, 400,
+	  "{\"error\":{\"message\":\"Invalid JSON input: ", true },
+	{ "GET", "/trpc/" GS, NULL, "input=%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B1%5D%5D%5D%5D%5D%5D%5D%5D%5D%5D",
+	  NULL, NULL, NULL, NULL, NULL, 400, "{\"error\":{\"message\":\"Invalid JSON input: ", true },
+	{ "GET", "/trpc/" GS, NULL, "input=%ZZ", NULL, NULL, NULL, NULL, NULL, 400,
+	  ERR("Invalid URL-encoding in query string", -32600, "BAD_REQUEST", 400), false },
+	{ "GET", "/trpc/" GS, NULL, "input=1&input=2", NULL, NULL, NULL, NULL, NULL, 400,
+	  ERR("Duplicate query parameter \\\"input\\\"", -32600, "BAD_REQUEST", 400), false },
+	{ "GET", "/trpc/" GS, NULL, "input=%22aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa%22",
+	  NULL, NULL, NULL, NULL, NULL, 400,
+	  ERR("Query string exceeds the maximum length", -32600, "BAD_REQUEST", 400), false },
+	{ "GET", "/trpc/" GS, NULL, "input=%7B%22a%22%3A%22%FF%22%7D", NULL, NULL, NULL, NULL, NULL, 400,
+	  "{\"error\":{\"message\":\"Invalid JSON input: ", true },
+	/* 40: batch with a missing index is undefined for that call */
+	{ "GET", "/trpc/" GS "," GS, NULL, "batch=1&input=%7B%221%22%3A%7B%7D%7D", NULL, NULL, NULL, NULL,
+	  NULL, 200, "[" NONE "," OK "]", false },
+	{ "GET", "/trpc/" GS, NULL, "batch=0&input=%7B%7D", NULL, NULL, NULL, NULL, NULL, 200, OK, false },
+};
+
+START_TEST(test_request)
+{
+	struct http_req		 req;
+	struct http_resp	 resp;
+	struct body		 body;
+	const char		*got;
+
+	memset(&req, 0, sizeof(req));
+	req.method = cases[_i].method;
+	req.script_name = cases[_i].script;
+	req.path_info = cases[_i].path_info;
+	req.query = cases[_i].query;
+	req.content_type = cases[_i].ctype;
+	req.content_length = cases[_i].clen;
+	req.trpc_accept = cases[_i].trpc_accept;
+	req.accept = cases[_i].accept;
+	body.p = cases[_i].body ? cases[_i].body : "";
+	body.left = strlen(body.p);
+	req.read_body = body_read;
+	req.body_ctx = &body;
+
+	http_resp_init(&resp);
+	trpc_handle(&lim, procs, 1, NULL, &req, &resp);
+	got = buf_cstr(&resp.body);
+	ck_assert_msg(resp.status == cases[_i].status, "case %d: status %d, want %d (%s)",
+	    _i, resp.status, cases[_i].status, got);
+	if (cases[_i].prefix)
+		ck_assert_msg(strncmp(got, cases[_i].want, strlen(cases[_i].want)) == 0,
+		    "case %d: %s", _i, got);
+	else
+		ck_assert_msg(strcmp(got, cases[_i].want) == 0, "case %d:\n got %s\nwant %s",
+		    _i, got, cases[_i].want);
+	/* Headers every answer carries; JSON type on all but HEAD. */
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&resp.headers), "Vary: trpc-accept, accept\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&resp.headers), "Cache-Control: no-store\r\n"));
+	ck_assert_ptr_nonnull(strstr(buf_cstr(&resp.headers), "X-Content-Type-Options: nosniff\r\n"));
+	if (resp.status != 204)
+		ck_assert_ptr_nonnull(strstr(buf_cstr(&resp.headers),
+		    "Content-Type: application/json\r\n"));
+	if (resp.status == 405)
+		ck_assert_ptr_nonnull(strstr(buf_cstr(&resp.headers), "Allow: GET, POST\r\n"));
+	http_resp_free(&resp);
+}
+END_TEST
+
+START_TEST(test_batch_status)
+{
+	struct trpc_result r[3];
+	int i;
+
+	for (i = 0; i < 3; i++)
+		trpc_result_init(&r[i]);
+	r[0].ok = r[1].ok = r[2].ok = true;
+	ck_assert_int_eq(trpc_batch_status(r, 3), 200);
+	trpc_fail(&r[1], TRPC_UNAUTHORIZED, "x");
+	ck_assert_int_eq(trpc_batch_status(r, 3), 207);
+	trpc_fail(&r[0], TRPC_UNAUTHORIZED, "x");
+	trpc_fail(&r[2], TRPC_UNAUTHORIZED, "x");
+	ck_assert_int_eq(trpc_batch_status(r, 3), 401);
+	trpc_fail(&r[2], TRPC_NOT_FOUND, "x");
+	ck_assert_int_eq(trpc_batch_status(r, 3), 207);
+	for (i = 0; i < 3; i++)
+		trpc_result_free(&r[i]);
+}
+END_TEST
+
+static const struct {
+	enum trpc_code	 c;
+	const char	*key;
+	int		 rpc, http;
+} code_cases[] = {
+	{ TRPC_PARSE_ERROR, "PARSE_ERROR", -32700, 400 },
+	{ TRPC_BAD_REQUEST, "BAD_REQUEST", -32600, 400 },
+	{ TRPC_UNAUTHORIZED, "UNAUTHORIZED", -32001, 401 },
+	{ TRPC_FORBIDDEN, "FORBIDDEN", -32003, 403 },
+	{ TRPC_NOT_FOUND, "NOT_FOUND", -32004, 404 },
+	{ TRPC_METHOD_NOT_SUPPORTED, "METHOD_NOT_SUPPORTED", -32005, 405 },
+	{ TRPC_TIMEOUT, "TIMEOUT", -32008, 408 },
+	{ TRPC_PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", -32013, 413 },
+	{ TRPC_UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", -32015, 415 },
+	{ TRPC_TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", -32029, 429 },
+	{ TRPC_INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", -32603, 500 },
+	{ TRPC_NOT_IMPLEMENTED, "NOT_IMPLEMENTED", -32603, 501 },
+	{ TRPC_BAD_GATEWAY, "BAD_GATEWAY", -32603, 502 },
+	{ TRPC_SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", -32603, 503 },
+	{ TRPC_GATEWAY_TIMEOUT, "GATEWAY_TIMEOUT", -32603, 504 },
+};
+
+START_TEST(test_codes)
+{
+	const struct trpc_code_info *ci = trpc_code_info(code_cases[_i].c);
+
+	ck_assert_str_eq(ci->key, code_cases[_i].key);
+	ck_assert_int_eq(ci->rpc, code_cases[_i].rpc);
+	ck_assert_int_eq(ci->http, code_cases[_i].http);
+}
+END_TEST
+
+/* The error envelope escapes whatever text it carries. */
+START_TEST(test_error_envelope)
+{
+	struct buf b;
+
+	buf_init(&b);
+	trpc_write_error(&b, TRPC_NOT_FOUND, "a\"b\n", 4, "p\x01", 2);
+	ck_assert_str_eq(buf_cstr(&b), "{\"error\":{\"message\":\"a\\\"b\\n\",\"code\":-32004,"
+	    "\"data\":{\"code\":\"NOT_FOUND\",\"httpStatus\":404,\"path\":\"p\\u0001\"}}}");
+	buf_free(&b);
+}
+END_TEST
+
+static void
+add_tests(TCase *tc)
+{
+	tcase_add_loop_test(tc, test_request, 0, N(cases));
+	tcase_add_test(tc, test_batch_status);
+	tcase_add_loop_test(tc, test_codes, 0, N(code_cases));
+	tcase_add_test(tc, test_error_envelope);
+}
