@@ -31,6 +31,9 @@ struct vstate {
 	int			 depth;
 	int			 max_depth;
 	const char		*why;
+	size_t			 bigints;	/* integer literals past 64 bits */
+	struct buf		*out;		/* rewrite target, or NULL */
+	size_t			 copied;	/* input copied to out so far */
 };
 
 static size_t utf8_seq(const unsigned char *, size_t);
@@ -115,23 +118,43 @@ v_digits(struct vstate *v)
 static bool
 v_number(struct vstate *v)
 {
+	size_t	 start;
+	bool	 frac = false;
+
 	if (v->s[v->i] == '-')
 		v->i++;
+	start = v->i;
 	if (v->i < v->n && v->s[v->i] == '0')
 		v->i++;
 	else if (!v_digits(v))
 		return v_fail(v, "bad number");
 	if (v->i < v->n && v->s[v->i] == '.') {
 		v->i++;
+		frac = true;
 		if (!v_digits(v))
 			return v_fail(v, "bad number");
 	}
 	if (v->i < v->n && (v->s[v->i] == 'e' || v->s[v->i] == 'E')) {
 		v->i++;
+		frac = true;
 		if (v->i < v->n && (v->s[v->i] == '+' || v->s[v->i] == '-'))
 			v->i++;
 		if (!v_digits(v))
 			return v_fail(v, "bad number");
+	}
+	/*
+	 * json-c saturates integers that do not fit in 64 bits, where
+	 * JavaScript reads a double (1e20 stays 1e20). Such literals are
+	 * counted, and in the rewriting pass get a ".0" so json-c reads
+	 * them as doubles too.
+	 */
+	if (!frac && v->i - start > 18) {
+		v->bigints++;
+		if (v->out != NULL) {
+			buf_append(v->out, v->s + v->copied, v->i - v->copied);
+			buf_puts(v->out, ".0");
+			v->copied = v->i;
+		}
 	}
 	return true;
 }
@@ -218,19 +241,28 @@ v_value(struct vstate *v)
 	}
 }
 
+/* Run the grammar over the whole text: 0 when it is one valid value. */
+static int
+v_run(struct vstate *v)
+{
+	if (v_value(v)) {
+		v_ws(v);
+		if (v->i == v->n)
+			return 0;
+		v_fail(v, "unexpected data after JSON");
+	}
+	return -1;
+}
+
 int
 json_validate(const char *text, size_t len, int max_depth, size_t *pos,
     const char **why)
 {
 	struct vstate v = { (const unsigned char *)text, len, 0, 0, max_depth,
-	    NULL };
+	    NULL, 0, NULL, 0 };
 
-	if (v_value(&v)) {
-		v_ws(&v);
-		if (v.i == v.n)
-			return 0;
-		v_fail(&v, "unexpected data after JSON");
-	}
+	if (v_run(&v) == 0)
+		return 0;
 	*pos = v.i;
 	*why = v.why;
 	return -1;
@@ -243,21 +275,38 @@ jdoc_parse(const char *text, size_t len, int max_depth, struct jdoc **out,
 	json_tokener		*tok;
 	json_object		*obj;
 	enum json_tokener_error	 jerr;
-	size_t			 end;
-	const char		*why;
+	struct vstate		 v = { (const unsigned char *)text, len, 0, 0,
+	    max_depth, NULL, 0, NULL, 0 };
 	struct jdoc		*d;
+	struct buf		 wide = { NULL, 0, 0, false };
 
 	*out = NULL;
 	if (len > (size_t)INT32_MAX) {
 		snprintf(err, errlen, "input too large");
 		return -1;
 	}
-	if (json_validate(text, len, max_depth, &end, &why) != 0) {
-		snprintf(err, errlen, "%s at position %zu", why, end);
+	if (v_run(&v) != 0) {
+		snprintf(err, errlen, "%s at position %zu", v.why, v.i);
 		return -1;
+	}
+	if (v.bigints > 0) {
+		/* Rare: rewrite integers past 64 bits as doubles (v_number). */
+		struct vstate	 w = { (const unsigned char *)text, len, 0, 0,
+		    max_depth, NULL, 0, &wide, 0 };
+
+		(void)v_run(&w);
+		buf_append(&wide, text + w.copied, len - w.copied);
+		if (!buf_ok(&wide) || wide.len > (size_t)INT32_MAX) {
+			buf_free(&wide);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		text = wide.data;
+		len = wide.len;
 	}
 	/* The text is valid JSON now; json-c only builds the tree. */
 	if ((tok = json_tokener_new_ex(max_depth + 1)) == NULL) {
+		buf_free(&wide);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -268,13 +317,13 @@ jdoc_parse(const char *text, size_t len, int max_depth, struct jdoc **out,
 		obj = json_tokener_parse_ex(tok, "", 1);
 		jerr = json_tokener_get_error(tok);
 	}
+	json_tokener_free(tok);
+	buf_free(&wide);
 	if (jerr != json_tokener_success) {
 		snprintf(err, errlen, "%s", json_tokener_error_desc(jerr));
 		json_object_put(obj);
-		json_tokener_free(tok);
 		return -1;
 	}
-	json_tokener_free(tok);
 	if ((d = malloc(sizeof(*d))) == NULL) {
 		json_object_put(obj);
 		snprintf(err, errlen, "out of memory");

@@ -147,6 +147,7 @@ START_TEST(test_access)
 	ck_assert(jref_number(jref_get(r, "f"), &v) && v == 0.5);
 	ck_assert(!jref_number(jref_get(r, "s"), &v));
 	ck_assert(!jref_number(jref_get(r, "big"), &v));
+
 	s = jref_string(jref_get(r, "s"), &n);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_uint_eq(n, 3);
@@ -160,6 +161,26 @@ START_TEST(test_access)
 	ck_assert_str_eq(jref_zod_type(jref_get(r, "nope")), "undefined");
 	s = jref_string(jref_get(jref_get(r, "o"), "k"), &n);
 	ck_assert_str_eq(s, "v");
+	jdoc_free(d);
+
+	/* Integers past 64 bits read as JavaScript reads them: doubles. */
+	in = "{\"a\":100000000000000000000,\"b\":-100000000000000000000,"
+	    "\"c\":18446744073709551617000,\"d\":9223372036854775807,"
+	    "\"e\":[123456789012345678901234567890],\"f\":1" "0000000000"
+	    "0000000000000000000000000000000000000000000000000000000000000000000000"
+	    "0000000000000000000000000000000000000000000000000000000000000000000000"
+	    "0000000000000000000000000000000000000000000000000000000000000000000000"
+	    "0000000000000000000000000000000000000000000000000000000000000000000000"
+	    "0000000000000000000000000000000000000000000000000000000000000000000000"
+	    "00000000000000000000000000000000000000000000000000000000000000000000000}";
+	ck_assert_int_eq(jdoc_parse(in, strlen(in), 32, &d, err, sizeof(err)), 0);
+	r = jdoc_root(d);
+	ck_assert(jref_number(jref_get(r, "a"), &v) && v == 1e20);
+	ck_assert(jref_number(jref_get(r, "b"), &v) && v == -1e20);
+	ck_assert(jref_number(jref_get(r, "c"), &v) && v == 18446744073709551617000.0);
+	ck_assert(jref_number(jref_get(r, "d"), &v) && v == 9223372036854775807.0);
+	ck_assert_int_eq(jref_type(jref_get(r, "e")), JT_ARRAY);
+	ck_assert(!jref_number(jref_get(r, "f"), &v));	/* Infinity: absent */
 	jdoc_free(d);
 }
 END_TEST
