@@ -134,11 +134,13 @@ build_status(const struct db_row *row, struct trpc_result *out)
 }
 
 static void
-proc_get_status(void *vctx, struct jref input, struct trpc_result *out)
+proc_get_status(void *vctx, const struct trpc_input *in,
+    struct trpc_result *out)
 {
 	struct reqctx	*rc = vctx;
 	struct service	*svc = rc->svc;
 	char		 course[UUID_STRLEN + 1];
+	struct jref	 input;
 	struct db_row	 row;
 	enum db_status	 ds;
 
@@ -156,6 +158,8 @@ proc_get_status(void *vctx, struct jref input, struct trpc_result *out)
 		trpc_fail(out, TRPC_UNAUTHORIZED, MSG_UNAUTHORIZED);
 		return;
 	}
+	if (!trpc_input_read(in, &input, out))
+		return;
 	if (!input_getstatus(input, course, &out->msg)) {
 		out->ok = false;
 		out->code = TRPC_BAD_REQUEST;

@@ -91,6 +91,18 @@ trpc_write_error(struct buf *b, enum trpc_code c, const char *msg,
 	jw_obj_close(&w);
 }
 
+bool
+trpc_input_read(const struct trpc_input *in, struct jref *v,
+    struct trpc_result *out)
+{
+	if (in->error != NULL) {
+		trpc_fail(out, TRPC_BAD_REQUEST, in->error);
+		return false;
+	}
+	*v = in->value;
+	return true;
+}
+
 static int
 result_status(const struct trpc_result *r)
 {
@@ -328,30 +340,32 @@ read_body(const struct trpc_limits *lim, const struct http_req *req,
 	return -1;
 }
 
-/* The input of call i (absent when none was sent). Sets *err when the
- * call must fail instead. */
-static struct jref
-call_input(const struct treq *t, size_t i, const char **err)
+/* The input of call i: absent when none was sent, or why it is bad. */
+static struct trpc_input
+call_input(const struct treq *t, size_t i)
 {
-	struct jref	 none = { NULL, false }, root;
-	char		 key[24];
+	struct trpc_input	 in = { { NULL, false }, NULL };
+	struct jref		 root;
+	char			 key[24];
 
-	*err = NULL;
 	if (!t->has_input)
-		return none;
+		return in;
 	if (t->input_bad) {
-		*err = t->parse_err;
-		return none;
+		in.error = t->parse_err;
+		return in;
 	}
 	root = jdoc_root(t->doc);
-	if (!t->batch)
-		return root;
+	if (!t->batch) {
+		in.value = root;
+		return in;
+	}
 	if (jref_type(root) != JT_OBJECT) {
-		*err = "\"input\" needs to be an object when doing a batch call";
-		return none;
+		in.error = "\"input\" needs to be an object when doing a batch call";
+		return in;
 	}
 	snprintf(key, sizeof(key), "%zu", i);
-	return jref_get(root, key);
+	in.value = jref_get(root, key);
+	return in;
 }
 
 static void
@@ -376,7 +390,7 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 	struct trpc_result	*res = NULL;
 	const char		*method = req->method ? req->method : "GET";
 	const char		*qs = req->query ? req->query : "";
-	const char		*which = "", *msg, *err;
+	const char		*which = "", *msg;
 	size_t			 i, qslen = strlen(qs);
 	int			 rc;
 	bool			 post;
@@ -487,8 +501,8 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 		goto out;
 	}
 	for (i = 0; i < t.ncalls; i++) {
-		struct call	*c = &t.calls[i];
-		struct jref	 in;
+		struct call		*c = &t.calls[i];
+		struct trpc_input	 in;
 
 		trpc_result_init(&res[i]);
 		if (c->proc == NULL) {
@@ -516,12 +530,8 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 			buf_free(&m);
 			continue;
 		}
-		in = call_input(&t, i, &err);
-		if (err != NULL) {
-			trpc_fail(&res[i], TRPC_BAD_REQUEST, err);
-			continue;
-		}
-		c->proc->fn(ctx, in, &res[i]);
+		in = call_input(&t, i);
+		c->proc->fn(ctx, &in, &res[i]);
 		if (!buf_ok(&res[i].data) || !buf_ok(&res[i].msg))
 			trpc_fail(&res[i], TRPC_INTERNAL_SERVER_ERROR,
 			    "Internal server error");

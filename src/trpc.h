@@ -56,10 +56,27 @@ void	 trpc_result_free(struct trpc_result *);
 void	 trpc_fail(struct trpc_result *, enum trpc_code, const char *msg);
 
 /*
- * A procedure: called with the call's input (absent when the request
- * carried none) and fills the result (data on success, or an error).
+ * A call's input as the request carried it: the value (absent when there
+ * was none), or the reason it cannot be read. tRPC parses input lazily,
+ * when the procedure's input parser runs, after its middlewares (auth).
  */
-typedef void (*trpc_proc_fn)(void *ctx, struct jref input,
+struct trpc_input {
+	struct jref	 value;
+	const char	*error;		/* non-NULL: not JSON, or a bad batch */
+};
+
+/*
+ * Read the input: true with *v set, or false after failing out with
+ * BAD_REQUEST and the reason.
+ */
+bool	 trpc_input_read(const struct trpc_input *, struct jref *v,
+	    struct trpc_result *out);
+
+/*
+ * A procedure: called with the call's input and fills the result (data on
+ * success, or an error).
+ */
+typedef void (*trpc_proc_fn)(void *ctx, const struct trpc_input *in,
 	    struct trpc_result *out);
 
 struct trpc_proc {

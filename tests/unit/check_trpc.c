@@ -11,9 +11,13 @@
 /* The fake procedure: no input -> "none"; {"fail":..} -> FORBIDDEN "no";
  * anything else -> "ok". */
 static void
-echo_proc(void *ctx, struct jref input, struct trpc_result *out)
+echo_proc(void *ctx, const struct trpc_input *in, struct trpc_result *out)
 {
+	struct jref input;
+
 	(void)ctx;
+	if (!trpc_input_read(in, &input, out))
+		return;
 	if (jref_type(input) == JT_MISSING) {
 		out->ok = true;
 		buf_puts(&out->data, "\"none\"");
@@ -25,8 +29,19 @@ echo_proc(void *ctx, struct jref input, struct trpc_result *out)
 	}
 }
 
+/* A procedure whose middleware refuses every call before the input is
+ * read: bad input must not hide that (tRPC parses input lazily). */
+static void
+guarded_proc(void *ctx, const struct trpc_input *in, struct trpc_result *out)
+{
+	(void)ctx;
+	(void)in;
+	trpc_fail(out, TRPC_UNAUTHORIZED, "who");
+}
+
 static const struct trpc_proc procs[] = {
 	{ "generation.getStatus", echo_proc },
+	{ "guarded", guarded_proc },
 };
 
 static const struct trpc_limits lim = { "/trpc", 3, 64, 200, 8 };
@@ -163,6 +178,12 @@ static const struct {
 	{ "GET", "/trpc/" GS "," GS, NULL, "batch=1&input=%7B%221%22%3A%7B%7D%7D", NULL, NULL, NULL, NULL,
 	  NULL, 200, "[" NONE "," OK "]", false },
 	{ "GET", "/trpc/" GS, NULL, "batch=0&input=%7B%7D", NULL, NULL, NULL, NULL, NULL, 200, OK, false },
+	/* 42: input errors surface only when the procedure reads its input */
+	{ "GET", "/trpc/guarded", NULL, "input=%7B", NULL, NULL, NULL, NULL, NULL, 401,
+	  ERRP("who", -32001, "UNAUTHORIZED", 401, "guarded"), false },
+	{ "GET", "/trpc/guarded,guarded", NULL, "batch=1&input=%5B1%5D", NULL, NULL, NULL, NULL, NULL, 401,
+	  "[" ERRP("who", -32001, "UNAUTHORIZED", 401, "guarded") ","
+	  ERRP("who", -32001, "UNAUTHORIZED", 401, "guarded") "]", false },
 };
 
 START_TEST(test_request)
@@ -187,7 +208,7 @@ START_TEST(test_request)
 	req.body_ctx = &body;
 
 	http_resp_init(&resp);
-	trpc_handle(&lim, procs, 1, NULL, &req, &resp);
+	trpc_handle(&lim, procs, N(procs), NULL, &req, &resp);
 	got = buf_cstr(&resp.body);
 	ck_assert_msg(resp.status == cases[_i].status, "case %d: status %d, want %d (%s)",
 	    _i, resp.status, cases[_i].status, got);
