@@ -65,10 +65,14 @@ check_claims(const struct auth_cfg *cfg, jwt_t *jwt, int64_t now,
     struct auth_identity *id)
 {
 	int64_t		 exp, nbf;
-	const char	*uid;
+	const char	*uid, *alg;
 	int		 r;
 
-	if (jwt_get_alg(jwt) != JWT_ALG_HS256)
+	/* libjwt reads the header's alg case-insensitively; the pin is the
+	 * exact registered name (RFC 7518). */
+	alg = jwt_get_header(jwt, "alg");
+	if (jwt_get_alg(jwt) != JWT_ALG_HS256 || alg == NULL ||
+	    strcmp(alg, "HS256") != 0)
 		return AUTH_WRONG_ALG;
 	if ((r = int_claim(jwt, "exp", &exp)) == 0)
 		return AUTH_NO_EXP;
