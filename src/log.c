@@ -1,18 +1,32 @@
-/* log.c - one line per event on stderr, with a level; request text escaped. */
+/* log.c - one line per event on stderr or syslog, with a level. */
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "log.h"
 
 static enum log_level	 threshold = LOG_LVL_INFO;
+static bool		 to_syslog;
+
+static const int syslog_prio[LOG_LVL__MAX] = {
+	LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG,
+};
 
 static const char *const level_names[LOG_LVL__MAX] = {
 	"error", "warn", "info", "debug",
 };
+
+void
+log_use_syslog(void)
+{
+	openlog("coursegen-status", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	to_syslog = true;
+}
 
 void
 log_set_level(enum log_level l)
@@ -42,6 +56,13 @@ log_msg(enum log_level l, const char *fmt, ...)
 
 	if (l > threshold)
 		return;
+	if (to_syslog) {
+		va_start(ap, fmt);
+		vsnprintf(line, sizeof(line), fmt, ap);
+		va_end(ap);
+		syslog(syslog_prio[l], "%s: %s", level_names[l], line);
+		return;
+	}
 	n = snprintf(line, sizeof(line), "coursegen-status[%ld]: %s: ",
 	    (long)getpid(), level_names[l]);
 	if (n < 0 || (size_t)n >= sizeof(line))

@@ -1,4 +1,5 @@
-/* log.h - one line per event on stderr, with a level; request text escaped. */
+/* log.h - one line per event on stderr or syslog, with a level; request
+ * text escaped. */
 #ifndef CS_LOG_H
 #define CS_LOG_H
 
@@ -12,6 +13,8 @@ enum log_level {
 	LOG_LVL__MAX
 };
 
+/* Send lines to syslog (facility daemon) instead of stderr. */
+void	 log_use_syslog(void);
 /* Set the threshold; messages above it are dropped. */
 void	 log_set_level(enum log_level);
 /* Parse "error", "warn", "info", "debug". Returns 0, or -1 if unknown. */

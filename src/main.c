@@ -74,6 +74,8 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	log_set_level(set.log_level);
+	if (set.log_syslog)
+		log_use_syslog();
 	if (service_init(&svc, &set) != 0) {
 		log_msg(LOG_LVL_ERROR, "out of memory");
 		settings_free(&set);

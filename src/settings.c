@@ -86,6 +86,15 @@ settings_load(struct settings *s, char *err, size_t errlen)
 		    "or debug");
 		return -1;
 	}
+	if ((v = getenv("LOG_TARGET")) != NULL && *v != '\0') {
+		if (strcmp(v, "syslog") == 0)
+			s->log_syslog = true;
+		else if (strcmp(v, "stderr") != 0) {
+			snprintf(err, errlen, "LOG_TARGET must be stderr or "
+			    "syslog");
+			return -1;
+		}
+	}
 	v = getenv("TRPC_BASE");
 	if (v == NULL || *v == '\0')
 		v = "/trpc";

@@ -2,6 +2,7 @@
 #ifndef CS_SETTINGS_H
 #define CS_SETTINGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "log.h"
@@ -19,6 +20,7 @@ struct settings {
 	long long	 db_connect_timeout;
 	long long	 db_statement_timeout_ms;
 	enum log_level	 log_level;
+	bool		 log_syslog;	/* LOG_TARGET=syslog */
 };
 
 /*
