@@ -1,0 +1,1 @@
+# bench/local.mk - included from Makefile.am; owned by the bench work.

@@ -1,0 +1,1 @@
+# sim/local.mk - included from Makefile.am; owned by the sim work.

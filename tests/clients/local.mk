@@ -1,0 +1,1 @@
+# tests/clients/local.mk - included from Makefile.am; owned by the tests/clients work.
