@@ -127,3 +127,99 @@ auth_verify(const struct auth_cfg *cfg, const char *header, int64_t now,
 	jwt_free(jwt);
 	return e;
 }
+
+/* ---- the cache of verified tokens ------------------------------------- */
+
+struct auth_entry {
+	uint64_t		 hash;
+	char			*token;		/* the whole header value */
+	size_t			 len;
+	size_t			 cap;
+	struct auth_identity	 id;
+	bool			 used;
+};
+
+struct auth_cache {
+	size_t			 slots;
+	struct auth_entry	*e;
+};
+
+struct auth_cache *
+auth_cache_new(size_t slots)
+{
+	struct auth_cache *c;
+
+	if (slots == 0 || (c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if ((c->e = calloc(slots, sizeof(*c->e))) == NULL) {
+		free(c);
+		return NULL;
+	}
+	c->slots = slots;
+	return c;
+}
+
+void
+auth_cache_free(struct auth_cache *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->slots; i++) {
+		if (c->e[i].token != NULL)
+			memset(c->e[i].token, 0, c->e[i].cap);
+		free(c->e[i].token);
+	}
+	free(c->e);
+	free(c);
+}
+
+static uint64_t
+fnv1a(const char *s, size_t n)
+{
+	uint64_t	 h = UINT64_C(14695981039346656037);
+	size_t		 i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+	return h;
+}
+
+enum auth_err
+auth_verify_cached(const struct auth_cfg *cfg, struct auth_cache *c,
+    const char *header, int64_t now, struct auth_identity *id)
+{
+	struct auth_entry	*e;
+	enum auth_err		 r;
+	uint64_t		 h;
+	size_t			 n;
+	char			*p;
+
+	if (c == NULL || header == NULL)
+		return auth_verify(cfg, header, now, id);
+	n = strnlen(header, AUTH_MAX_TOKEN + 16);
+	h = fnv1a(header, n);
+	e = &c->e[h % c->slots];
+	if (e->used && e->hash == h && e->len == n &&
+	    memcmp(e->token, header, n) == 0 && now <= e->id.exp) {
+		*id = e->id;
+		return AUTH_OK;
+	}
+	if ((r = auth_verify(cfg, header, now, id)) != AUTH_OK)
+		return r;
+	if (e->cap < n) {
+		if ((p = realloc(e->token, n)) == NULL) {
+			e->used = false;
+			return r;
+		}
+		e->token = p;
+		e->cap = n;
+	}
+	memcpy(e->token, header, n);
+	e->len = n;
+	e->hash = h;
+	e->id = *id;
+	e->used = true;
+	return r;
+}

@@ -45,6 +45,20 @@ struct auth_identity {
  */
 enum auth_err auth_verify(const struct auth_cfg *, const char *header,
 	    int64_t now, struct auth_identity *id);
+/*
+ * A per-worker cache of verified tokens: the same client sends the same
+ * token every 2 seconds. Entries are keyed by a hash of the token, compared
+ * in full, and never used past the token's exp; refusals are not cached.
+ */
+struct auth_cache;
+
+/* A cache of `slots` entries; NULL when slots is 0 (off) or on ENOMEM. */
+struct auth_cache *auth_cache_new(size_t slots);
+void	 auth_cache_free(struct auth_cache *);
+/* auth_verify(), answering from the cache (which may be NULL) when it can. */
+enum auth_err auth_verify_cached(const struct auth_cfg *, struct auth_cache *,
+	    const char *header, int64_t now, struct auth_identity *id);
+
 /* A short fixed description of the reason (never the token). */
 const char *auth_err_str(enum auth_err);
 

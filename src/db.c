@@ -137,7 +137,13 @@ db_connect(struct db *db, char *err, size_t errlen)
 		db_disconnect(db);
 		return st;
 	}
-	res = PQprepare(db->conn, STMT_NAME, db_status_query, 2, NULL);
+	/* Without a named statement (a transaction-mode pooler may hand the
+	 * next query to another server connection), the query is still
+	 * described once here so a schema that does not fit shows now. */
+	if (db->cfg.prepare)
+		res = PQprepare(db->conn, STMT_NAME, db_status_query, 2, NULL);
+	else
+		res = PQprepare(db->conn, "", db_status_query, 2, NULL);
 	st = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : classify(res);
 	if (st != DB_OK) {
 		first_line(PQresultErrorMessage(res), err, errlen);
@@ -249,8 +255,12 @@ db_fetch(struct db *db, const char *course_id, const char *user_id,
 	for (attempt = 0; attempt < 2; attempt++) {
 		if ((st = db_ensure(db)) != DB_OK)
 			return st;
-		res = PQexecPrepared(db->conn, STMT_NAME, 2, params, NULL,
-		    NULL, 0);
+		if (db->cfg.prepare)
+			res = PQexecPrepared(db->conn, STMT_NAME, 2, params,
+			    NULL, NULL, 0);
+		else
+			res = PQexecParams(db->conn, db_status_query, 2, NULL,
+			    params, NULL, NULL, 0);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
 			st = fill_row(res, row);
 			if (st != DB_OK) {

@@ -12,6 +12,8 @@ struct db_cfg {
 	const char	*conninfo;		/* libpq conninfo or URI */
 	int		 connect_timeout;	/* seconds */
 	int		 statement_timeout_ms;
+	bool		 prepare;	/* named prepared statement; off for
+					 * PgBouncer in transaction mode */
 };
 
 enum db_status {

@@ -147,8 +147,8 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 	/* Authentication first, as a protectedProcedure's middleware runs
 	 * before its input parser. */
 	if (!rc->auth_done) {
-		rc->auth = auth_verify(&svc->auth, rc->req->authorization,
-		    (int64_t)time(NULL), &rc->id);
+		rc->auth = auth_verify_cached(&svc->auth, svc->tokens,
+		    rc->req->authorization, (int64_t)time(NULL), &rc->id);
 		rc->auth_done = true;
 		if (rc->auth != AUTH_OK)
 			log_msg(LOG_LVL_DEBUG, "token refused: %s",
@@ -225,6 +225,7 @@ service_init(struct service *svc, const struct settings *set)
 	dc.conninfo = set->database_url;
 	dc.connect_timeout = (int)set->db_connect_timeout;
 	dc.statement_timeout_ms = (int)set->db_statement_timeout_ms;
+	dc.prepare = set->db_prepare != 0;
 	if ((svc->db = db_new(&dc)) == NULL)
 		return -1;
 	if (set->cache_ttl_ms > 0 &&
@@ -232,6 +233,8 @@ service_init(struct service *svc, const struct settings *set)
 		db_free(svc->db);
 		return -1;
 	}
+	/* The token cache is an optimisation: without memory, no cache. */
+	svc->tokens = auth_cache_new((size_t)set->token_cache);
 	return 0;
 }
 
@@ -240,6 +243,7 @@ service_free(struct service *svc)
 {
 	db_free(svc->db);
 	cache_free(svc->cache);
+	auth_cache_free(svc->tokens);
 	memset(svc, 0, sizeof(*svc));
 }
 

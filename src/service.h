@@ -12,6 +12,7 @@
 
 struct db;
 struct cache;
+struct auth_cache;
 
 struct service {
 	const struct settings	*set;
@@ -19,6 +20,7 @@ struct service {
 	struct auth_cfg		 auth;
 	struct db		*db;
 	struct cache		*cache;
+	struct auth_cache	*tokens;
 };
 
 /* Set up from settings (no database connection yet). 0, or -1 on ENOMEM. */

@@ -29,6 +29,8 @@ static const struct int_setting int_settings[] = {
 	{ "DB_CONNECT_TIMEOUT", 3, 1, 600, OFF(db_connect_timeout) },
 	{ "DB_STATEMENT_TIMEOUT_MS", 2000, 1, 600000,
 	    OFF(db_statement_timeout_ms) },
+	{ "DB_PREPARE", 1, 0, 1, OFF(db_prepare) },
+	{ "TOKEN_CACHE", 256, 0, 65536, OFF(token_cache) },
 };
 
 /* Read a whole secret file (at most 64 KiB), trailing newlines dropped. */

@@ -19,6 +19,8 @@ struct settings {
 	long long	 max_query;
 	long long	 db_connect_timeout;
 	long long	 db_statement_timeout_ms;
+	long long	 db_prepare;
+	long long	 token_cache;
 	enum log_level	 log_level;
 	bool		 log_syslog;	/* LOG_TARGET=syslog */
 };

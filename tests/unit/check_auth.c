@@ -164,9 +164,47 @@ START_TEST(test_truncated_and_giant)
 }
 END_TEST
 
+/* The token cache: hits give the same identity, nothing outlives exp,
+ * one slot never confuses two tokens, refusals are not remembered. */
+START_TEST(test_cache)
+{
+	struct mint		 a = { JWT_ALG_HS256, NULL, "{\"sub\":\"" USER "\"," EXP_OK "}" };
+	struct mint		 b = { JWT_ALG_HS256, NULL,
+	    "{\"sub\":\"99999999-2222-3333-4444-555555555555\"," EXP_OK "}" };
+	struct mint		 bad = { JWT_ALG_HS256, "another-secret-another-secret-another",
+	    "{\"sub\":\"" USER "\"," EXP_OK "}" };
+	struct auth_cache	*c = auth_cache_new(1);
+	struct auth_identity	 id;
+	char			*ha = mint(&a), *hb = mint(&b), *hbad = mint(&bad);
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_null(auth_cache_new(0));
+	ck_assert_int_eq(auth_verify_cached(&cfg, c, ha, NOW, &id), AUTH_OK);
+	ck_assert_str_eq(id.user_id, USER);
+	memset(&id, 0, sizeof(id));
+	ck_assert_int_eq(auth_verify_cached(&cfg, c, ha, NOW + 10, &id), AUTH_OK);
+	ck_assert_str_eq(id.user_id, USER);
+	ck_assert_int_eq(auth_verify_cached(&cfg, c, hb, NOW, &id), AUTH_OK);
+	ck_assert_str_eq(id.user_id, "99999999-2222-3333-4444-555555555555");
+	ck_assert_int_eq(auth_verify_cached(&cfg, c, ha, NOW, &id), AUTH_OK);
+	ck_assert_str_eq(id.user_id, USER);
+	/* past exp + leeway the cached entry is not used */
+	ck_assert_int_eq(auth_verify_cached(&cfg, c, ha, 1800003600 + 31, &id),
+	    AUTH_EXPIRED);
+	ck_assert_int_eq(auth_verify_cached(&cfg, c, hbad, NOW, &id), AUTH_INVALID);
+	ck_assert_int_eq(auth_verify_cached(&cfg, c, hbad, NOW, &id), AUTH_INVALID);
+	ck_assert_int_eq(auth_verify_cached(&cfg, NULL, ha, NOW, &id), AUTH_OK);
+	auth_cache_free(c);
+	free(ha);
+	free(hb);
+	free(hbad);
+}
+END_TEST
+
 static void
 add_tests(TCase *tc)
 {
+	tcase_add_test(tc, test_cache);
 	tcase_add_loop_test(tc, test_minted, 0, N(cases));
 	tcase_add_test(tc, test_alg_none);
 	tcase_add_loop_test(tc, test_raw, 0, N(raw_cases));
