@@ -392,6 +392,30 @@ jref_get(struct jref v, const char *key)
 	return r;
 }
 
+struct jref
+jref_get_index(struct jref v, size_t i)
+{
+	struct jref	 r = { NULL, false };
+	json_object	*a;
+
+	if (jref_type(v) != JT_ARRAY)
+		return r;
+	a = (json_object *)(uintptr_t)v.p;
+	if (i >= json_object_array_length(a))
+		return r;
+	r.p = json_object_array_get_idx(a, i);
+	r.present = true;
+	return r;
+}
+
+size_t
+jref_array_len(struct jref v)
+{
+	if (jref_type(v) != JT_ARRAY)
+		return 0;
+	return json_object_array_length((json_object *)(uintptr_t)v.p);
+}
+
 bool
 jref_number(struct jref v, double *out)
 {

@@ -54,6 +54,10 @@ struct jref jdoc_root(const struct jdoc *);
 enum jtype jref_type(struct jref);
 /* Member `key` of an object; absent if v is not an object or has no key. */
 struct jref jref_get(struct jref v, const char *key);
+/* Element i of an array; absent if v is not an array or too short. */
+struct jref jref_get_index(struct jref v, size_t i);
+/* The length of an array, 0 for anything else. */
+size_t	 jref_array_len(struct jref v);
 /* The number, if v is a finite number. */
 bool	 jref_number(struct jref v, double *out);
 /* The string and its length (may contain NUL bytes), if v is a string. */

@@ -219,6 +219,7 @@ service_init(struct service *svc, const struct settings *set)
 	svc->limits.max_body = (size_t)set->max_body;
 	svc->limits.max_query = (size_t)set->max_query;
 	svc->limits.max_depth = 32;
+	svc->limits.superjson = set->superjson;
 	svc->auth.key = set->jwt_secret;
 	svc->auth.key_len = set->jwt_secret_len;
 	svc->auth.leeway = set->jwt_leeway;

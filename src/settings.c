@@ -97,6 +97,15 @@ settings_load(struct settings *s, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	if ((v = getenv("TRPC_TRANSFORMER")) != NULL && *v != '\0') {
+		if (strcmp(v, "superjson") == 0)
+			s->superjson = true;
+		else if (strcmp(v, "none") != 0) {
+			snprintf(err, errlen, "TRPC_TRANSFORMER must be none "
+			    "or superjson");
+			return -1;
+		}
+	}
 	v = getenv("TRPC_BASE");
 	if (v == NULL || *v == '\0')
 		v = "/trpc";

@@ -23,6 +23,7 @@ struct settings {
 	long long	 token_cache;
 	enum log_level	 log_level;
 	bool		 log_syslog;	/* LOG_TARGET=syslog */
+	bool		 superjson;	/* TRPC_TRANSFORMER=superjson */
 };
 
 /*

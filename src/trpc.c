@@ -61,16 +61,15 @@ trpc_fail(struct trpc_result *r, enum trpc_code c, const char *msg)
 	buf_puts(&r->msg, msg);
 }
 
-void
-trpc_write_error(struct buf *b, enum trpc_code c, const char *msg,
-    size_t msglen, const char *path, size_t pathlen)
+/* {"message":M,"code":N,"data":{"code":K,"httpStatus":S[,"path":P]}} */
+static void
+error_shape(struct buf *b, enum trpc_code c, const char *msg, size_t msglen,
+    const char *path, size_t pathlen)
 {
 	const struct trpc_code_info	*ci = trpc_code_info(c);
 	struct jw			 w;
 
 	jw_init(&w, b, false);
-	jw_obj_open(&w);
-	jw_key(&w, "error");
 	jw_obj_open(&w);
 	jw_key(&w, "message");
 	jw_strn(&w, msg, msglen);
@@ -88,7 +87,26 @@ trpc_write_error(struct buf *b, enum trpc_code c, const char *msg,
 	}
 	jw_obj_close(&w);
 	jw_obj_close(&w);
-	jw_obj_close(&w);
+}
+
+/*
+ * {"error":SHAPE}, or with superjson {"error":{"json":SHAPE}}: a superjson
+ * server serialises the error shape (wire reference, section 5).
+ */
+static void
+write_error(struct buf *b, bool sj, enum trpc_code c, const char *msg,
+    size_t msglen, const char *path, size_t pathlen)
+{
+	buf_puts(b, sj ? "{\"error\":{\"json\":" : "{\"error\":");
+	error_shape(b, c, msg, msglen, path, pathlen);
+	buf_puts(b, sj ? "}}" : "}");
+}
+
+void
+trpc_write_error(struct buf *b, enum trpc_code c, const char *msg,
+    size_t msglen, const char *path, size_t pathlen)
+{
+	write_error(b, false, c, msg, msglen, path, pathlen);
 }
 
 bool
@@ -137,6 +155,7 @@ struct call {
 struct treq {
 	bool		 batch;
 	bool		 stream;
+	bool		 sj;		/* superjson transformer */
 	struct buf	 path;		/* procedure part of the URL path */
 	struct call	*calls;
 	size_t		 ncalls;
@@ -201,17 +220,18 @@ request_error(struct http_resp *resp, const struct treq *t,
 	if (t->stream && t->batch && t->ncalls > 0) {
 		resp->status = 200;
 		n = t->ncalls;
-		buf_putc(&resp->body, '{');
+		buf_puts(&resp->body, t->sj ? "{\"json\":{" : "{");
 		for (i = 0; i < n; i++) {
 			buf_printf(&resp->body, "%s\"%zu\":[[", i ? "," : "", i);
-			trpc_write_error(&resp->body, c, msg, strlen(msg), NULL, 0);
+			write_error(&resp->body, false, c, msg, strlen(msg), NULL,
+			    0);
 			buf_puts(&resp->body, "]]");
 		}
-		buf_puts(&resp->body, "}\n");
+		buf_puts(&resp->body, t->sj ? "}}\n" : "}\n");
 		return;
 	}
 	resp->status = trpc_code_info(c)->http;
-	trpc_write_error(&resp->body, c, msg, strlen(msg), NULL, 0);
+	write_error(&resp->body, t->sj, c, msg, strlen(msg), NULL, 0);
 }
 
 static void
@@ -340,6 +360,27 @@ read_body(const struct trpc_limits *lim, const struct http_req *req,
 	return -1;
 }
 
+/*
+ * superjson's serialised form {"json":V,"meta":...}: V, or absent when
+ * meta marks the root as undefined (or there is no "json" at all, which
+ * superjson.deserialize also reads as undefined).
+ */
+static struct jref
+sj_unwrap(struct jref v)
+{
+	struct jref	 none = { NULL, false }, vals, first;
+	const char	*s;
+	size_t		 n;
+
+	vals = jref_get(jref_get(v, "meta"), "values");
+	first = jref_get_index(vals, 0);
+	if (jref_type(vals) == JT_ARRAY && jref_array_len(vals) == 1 &&
+	    (s = jref_string(first, &n)) != NULL && n == 9 &&
+	    memcmp(s, "undefined", 9) == 0)
+		return none;
+	return jref_get(v, "json");
+}
+
 /* The input of call i: absent when none was sent, or why it is bad. */
 static struct trpc_input
 call_input(const struct treq *t, size_t i)
@@ -356,7 +397,7 @@ call_input(const struct treq *t, size_t i)
 	}
 	root = jdoc_root(t->doc);
 	if (!t->batch) {
-		in.value = root;
+		in.value = t->sj ? sj_unwrap(root) : root;
 		return in;
 	}
 	if (jref_type(root) != JT_OBJECT) {
@@ -365,18 +406,23 @@ call_input(const struct treq *t, size_t i)
 	}
 	snprintf(key, sizeof(key), "%zu", i);
 	in.value = jref_get(root, key);
+	if (t->sj && in.value.present)
+		in.value = sj_unwrap(in.value);
 	return in;
 }
 
+/* One call's envelope; sj wraps data and error as superjson does. */
 static void
-write_result(struct buf *b, const struct trpc_result *r, const struct call *c)
+write_result(struct buf *b, bool sj, const struct trpc_result *r,
+    const struct call *c)
 {
 	if (r->ok) {
-		buf_puts(b, "{\"result\":{\"data\":");
+		buf_puts(b, sj ? "{\"result\":{\"data\":{\"json\":" :
+		    "{\"result\":{\"data\":");
 		buf_append(b, r->data.data, r->data.len);
-		buf_puts(b, "}}");
+		buf_puts(b, sj ? "}}}" : "}}");
 	} else
-		trpc_write_error(b, r->code, buf_cstr((struct buf *)&r->msg),
+		write_error(b, sj, r->code, buf_cstr((struct buf *)&r->msg),
 		    r->msg.len, c->path, c->pathlen);
 }
 
@@ -396,6 +442,7 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 	bool			 post;
 
 	memset(&t, 0, sizeof(t));
+	t.sj = lim->superjson;
 	buf_init(&t.path);
 	buf_init(&t.raw_input);
 	qs_params_init(&qp);
@@ -539,31 +586,33 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 
 	standard_headers(resp, true);
 	if (t.stream) {
+		/* JSONL: superjson wraps the line once, not each value. */
 		resp->status = 200;
-		buf_putc(&resp->body, '{');
+		buf_puts(&resp->body, t.sj ? "{\"json\":{" : "{");
 		for (i = 0; i < t.ncalls; i++) {
 			buf_printf(&resp->body, "%s\"%zu\":[[", i ? "," : "", i);
-			write_result(&resp->body, &res[i], &t.calls[i]);
+			write_result(&resp->body, false, &res[i], &t.calls[i]);
 			buf_puts(&resp->body, "]]");
 		}
-		buf_puts(&resp->body, "}\n");
+		buf_puts(&resp->body, t.sj ? "}}\n" : "}\n");
 	} else if (t.batch) {
 		resp->status = trpc_batch_status(res, t.ncalls);
 		buf_putc(&resp->body, '[');
 		for (i = 0; i < t.ncalls; i++) {
 			if (i > 0)
 				buf_putc(&resp->body, ',');
-			write_result(&resp->body, &res[i], &t.calls[i]);
+			write_result(&resp->body, t.sj, &res[i], &t.calls[i]);
 		}
 		buf_putc(&resp->body, ']');
 	} else {
 		resp->status = result_status(&res[0]);
-		write_result(&resp->body, &res[0], &t.calls[0]);
+		write_result(&resp->body, t.sj, &res[0], &t.calls[0]);
 	}
 	if (!buf_ok(&resp->body) || !buf_ok(&resp->headers)) {
 		struct treq none;
 
 		memset(&none, 0, sizeof(none));
+		none.sj = t.sj;
 		request_error(resp, &none, TRPC_INTERNAL_SERVER_ERROR,
 		    "Internal server error");
 	}

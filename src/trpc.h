@@ -90,6 +90,7 @@ struct trpc_limits {
 	size_t		 max_body;	/* POST body bytes */
 	size_t		 max_query;	/* QUERY_STRING bytes */
 	int		 max_depth;	/* JSON nesting */
+	bool		 superjson;	/* the superjson transformer */
 };
 
 /*

@@ -44,7 +44,8 @@ static const struct trpc_proc procs[] = {
 	{ "guarded", guarded_proc },
 };
 
-static const struct trpc_limits lim = { "/trpc", 3, 64, 200, 8 };
+static const struct trpc_limits lim = { "/trpc", 3, 64, 200, 8, false };
+static const struct trpc_limits lim_sj = { "/trpc", 3, 64, 200, 8, true };
 
 struct body {
 	const char	*p;
@@ -76,7 +77,7 @@ body_read(void *ctx, char *dst, size_t n)
 	-32600, "BAD_REQUEST", 400, GS)
 #define Q(s) s	/* query strings below are written already encoded */
 
-static const struct {
+struct req_case {
 	const char	*method;
 	const char	*script, *path_info, *query;
 	const char	*ctype, *clen, *body;
@@ -84,7 +85,9 @@ static const struct {
 	int		 status;
 	const char	*want;		/* exact body, or its prefix if prefix */
 	bool		 prefix;
-} cases[] = {
+};
+
+static const struct req_case cases[] = {
 	/* 0: single GET, with and without input */
 	{ "GET", "/trpc/" GS, NULL, "input=%7B%7D", NULL, NULL, NULL, NULL, NULL, 200, OK, false },
 	{ "GET", "/trpc/" GS, NULL, "", NULL, NULL, NULL, NULL, NULL, 200, NONE, false },
@@ -186,7 +189,8 @@ static const struct {
 	  ERRP("who", -32001, "UNAUTHORIZED", 401, "guarded") "]", false },
 };
 
-START_TEST(test_request)
+static void
+check_request(const struct trpc_limits *l, const struct req_case *c, int i)
 {
 	struct http_req		 req;
 	struct http_resp	 resp;
@@ -194,30 +198,30 @@ START_TEST(test_request)
 	const char		*got;
 
 	memset(&req, 0, sizeof(req));
-	req.method = cases[_i].method;
-	req.script_name = cases[_i].script;
-	req.path_info = cases[_i].path_info;
-	req.query = cases[_i].query;
-	req.content_type = cases[_i].ctype;
-	req.content_length = cases[_i].clen;
-	req.trpc_accept = cases[_i].trpc_accept;
-	req.accept = cases[_i].accept;
-	body.p = cases[_i].body ? cases[_i].body : "";
+	req.method = c->method;
+	req.script_name = c->script;
+	req.path_info = c->path_info;
+	req.query = c->query;
+	req.content_type = c->ctype;
+	req.content_length = c->clen;
+	req.trpc_accept = c->trpc_accept;
+	req.accept = c->accept;
+	body.p = c->body ? c->body : "";
 	body.left = strlen(body.p);
 	req.read_body = body_read;
 	req.body_ctx = &body;
 
 	http_resp_init(&resp);
-	trpc_handle(&lim, procs, N(procs), NULL, &req, &resp);
+	trpc_handle(l, procs, N(procs), NULL, &req, &resp);
 	got = buf_cstr(&resp.body);
-	ck_assert_msg(resp.status == cases[_i].status, "case %d: status %d, want %d (%s)",
-	    _i, resp.status, cases[_i].status, got);
-	if (cases[_i].prefix)
-		ck_assert_msg(strncmp(got, cases[_i].want, strlen(cases[_i].want)) == 0,
-		    "case %d: %s", _i, got);
+	ck_assert_msg(resp.status == c->status, "case %d: status %d, want %d (%s)",
+	    i, resp.status, c->status, got);
+	if (c->prefix)
+		ck_assert_msg(strncmp(got, c->want, strlen(c->want)) == 0,
+		    "case %d: %s", i, got);
 	else
-		ck_assert_msg(strcmp(got, cases[_i].want) == 0, "case %d:\n got %s\nwant %s",
-		    _i, got, cases[_i].want);
+		ck_assert_msg(strcmp(got, c->want) == 0, "case %d:\n got %s\nwant %s",
+		    i, got, c->want);
 	/* Headers every answer carries; JSON type on all but HEAD. */
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&resp.headers), "Vary: trpc-accept, accept\r\n"));
 	ck_assert_ptr_nonnull(strstr(buf_cstr(&resp.headers), "Cache-Control: no-store\r\n"));
@@ -228,6 +232,51 @@ START_TEST(test_request)
 	if (resp.status == 405)
 		ck_assert_ptr_nonnull(strstr(buf_cstr(&resp.headers), "Allow: GET, POST\r\n"));
 	http_resp_free(&resp);
+}
+
+START_TEST(test_request)
+{
+	check_request(&lim, &cases[_i], _i);
+}
+END_TEST
+
+/* With the superjson transformer: inputs unwrapped from {"json":...},
+ * data and errors wrapped, a JSONL line wrapped once as a whole. */
+#define SJ_OK "{\"result\":{\"data\":{\"json\":\"ok\"}}}"
+#define SJ_NONE "{\"result\":{\"data\":{\"json\":\"none\"}}}"
+#define SJ(e) "{\"error\":{\"json\":" e "}}"
+#define SHAPE(msg, rpc, key, http) "{\"message\":\"" msg "\",\"code\":" #rpc \
+	",\"data\":{\"code\":\"" key "\",\"httpStatus\":" #http "}}"
+#define SHAPEP(msg, rpc, key, http, path) "{\"message\":\"" msg "\",\"code\":" #rpc \
+	",\"data\":{\"code\":\"" key "\",\"httpStatus\":" #http ",\"path\":\"" path "\"}}"
+
+static const struct req_case sj_cases[] = {
+	{ "GET", "/trpc/" GS, NULL, "input=%7B%22json%22%3A%7B%7D%7D", NULL, NULL, NULL, NULL, NULL,
+	  200, SJ_OK, false },
+	{ "GET", "/trpc/" GS, NULL,
+	  "input=%7B%22json%22%3Anull%2C%22meta%22%3A%7B%22values%22%3A%5B%22undefined%22%5D%2C%22v%22%3A1%7D%7D",
+	  NULL, NULL, NULL, NULL, NULL, 200, SJ_NONE, false },
+	{ "GET", "/trpc/" GS, NULL, "input=%7B%7D", NULL, NULL, NULL, NULL, NULL, 200, SJ_NONE, false },
+	{ "GET", "/trpc/" GS "," GS, NULL,
+	  "batch=1&input=%7B%220%22%3A%7B%22json%22%3A%7B%7D%7D%2C%221%22%3A%7B%22json%22%3A%7B%22fail%22%3A1%7D%7D%7D",
+	  NULL, NULL, NULL, NULL, NULL, 207,
+	  "[" SJ_OK "," SJ(SHAPEP("no", -32003, "FORBIDDEN", 403, GS)) "]", false },
+	{ "GET", "/trpc/" GS "," GS, NULL, "batch=1&input=%7B%220%22%3A%7B%22json%22%3A%7B%7D%7D%7D",
+	  NULL, NULL, NULL, "application/jsonl", NULL, 200,
+	  "{\"json\":{\"0\":[[{\"result\":{\"data\":\"ok\"}}]],\"1\":[[{\"result\":{\"data\":\"none\"}}]]}}\n",
+	  false },
+	{ "POST", "/trpc/" GS, NULL, "", "text/plain", "2", "{}", NULL, NULL, 415,
+	  SJ(SHAPE("Unsupported content-type \\\"text/plain", -32015, "UNSUPPORTED_MEDIA_TYPE", 415)),
+	  false },
+	{ "POST", "/trpc/" GS, NULL, "", "application/json", "16", "{\"json\":{\"x\":1}}", NULL, NULL,
+	  200, SJ_OK, false },
+	{ "GET", "/trpc/nope", NULL, "", NULL, NULL, NULL, NULL, NULL, 404,
+	  SJ(SHAPEP("No procedure found on path \\\"nope\\\"", -32004, "NOT_FOUND", 404, "nope")), false },
+};
+
+START_TEST(test_superjson)
+{
+	check_request(&lim_sj, &sj_cases[_i], _i);
 }
 END_TEST
 
@@ -301,6 +350,7 @@ static void
 add_tests(TCase *tc)
 {
 	tcase_add_loop_test(tc, test_request, 0, N(cases));
+	tcase_add_loop_test(tc, test_superjson, 0, N(sj_cases));
 	tcase_add_test(tc, test_batch_status);
 	tcase_add_loop_test(tc, test_codes, 0, N(code_cases));
 	tcase_add_test(tc, test_error_envelope);
