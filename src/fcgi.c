@@ -1,6 +1,7 @@
-/* fcgi.c - the only module that includes libfcgi: the accept loop on fd 0. */
+/* fcgi.c - the only module that includes libfcgi: the accept loop. */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,21 +29,31 @@ fcgi_read(void *ctx, char *dst, size_t n)
 	return r < 0 ? -1 : (ssize_t)r;
 }
 
-int
-fcgi_run(struct service *svc, volatile const int *stop)
+long long
+fcgi_run(struct service *svc, int listen_fd, long long max_requests,
+    volatile sig_atomic_t *stop, const sigset_t *hold)
 {
 	FCGX_Request	 r;
 	struct http_req	 req;
 	struct http_resp resp;
 	struct buf	 out;
+	long long	 served = 0;
+	int		 rc;
 
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, 0, 0) != 0) {
+	/* FCGI_FAIL_ACCEPT_ON_INTR: a signal ends a waiting accept. */
+	if (FCGX_Init() != 0 ||
+	    FCGX_InitRequest(&r, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_msg(LOG_LVL_ERROR, "cannot initialise libfcgi");
 		return -1;
 	}
 	http_resp_init(&resp);
 	buf_init(&out);
-	while (!*stop && FCGX_Accept_r(&r) >= 0) {
+	while (!*stop && (max_requests == 0 || served < max_requests)) {
+		sigprocmask(SIG_UNBLOCK, hold, NULL);
+		rc = *stop ? -1 : FCGX_Accept_r(&r);
+		sigprocmask(SIG_BLOCK, hold, NULL);
+		if (rc < 0)
+			break;
 		memset(&req, 0, sizeof(req));
 		req.method = FCGX_GetParam("REQUEST_METHOD", r.envp);
 		req.script_name = FCGX_GetParam("SCRIPT_NAME", r.envp);
@@ -62,9 +73,11 @@ fcgi_run(struct service *svc, volatile const int *stop)
 		if (buf_ok(&out) && out.len <= (size_t)INT32_MAX)
 			(void)FCGX_PutStr(out.data, (int)out.len, r.out);
 		FCGX_Finish_r(&r);
+		served++;
 	}
+	sigprocmask(SIG_UNBLOCK, hold, NULL);
 	buf_free(&out);
 	http_resp_free(&resp);
 	FCGX_Free(&r, 1);
-	return 0;
+	return served;
 }

@@ -1,7 +1,8 @@
-/* fcgi.h - serving FastCGI on the socket in fd 0 (libfcgi behind it). */
+/* fcgi.h - serving FastCGI on a listening socket (libfcgi behind it). */
 #ifndef CS_FCGI_H
 #define CS_FCGI_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 struct service;
@@ -9,9 +10,14 @@ struct service;
 /* True when fd 0 is a listening socket (spawn-fcgi, mod_fcgid). */
 bool	 fcgi_on_socket(void);
 /*
- * Accept and answer requests on fd 0 until accept fails or *stop becomes
- * non-zero (checked between requests). Returns 0, or -1 on a setup error.
+ * Accept and answer requests on listen_fd until *stop is set (by a
+ * signal handler installed without SA_RESTART, which interrupts a waiting
+ * accept), until max_requests have been answered (0: no limit), or until
+ * accept fails. The signals in `hold` are blocked while a request is being
+ * answered, so a stop never cuts one off. Returns the number of requests
+ * answered, or -1 on a setup error.
  */
-int	 fcgi_run(struct service *, volatile const int *stop);
+long long fcgi_run(struct service *, int listen_fd, long long max_requests,
+	    volatile sig_atomic_t *stop, const sigset_t *hold);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * main.c - coursegen-status: answers the tRPC query generation.getStatus.
- * FastCGI when fd 0 is a listening socket (spawn-fcgi, mod_fcgid), plain
- * CGI otherwise.
+ * Three ways to run, chosen at start-up: a standalone pool with its own
+ * master (--listen), one FastCGI process on the socket in fd 0 (spawn-fcgi,
+ * mod_fcgid), or one plain CGI request.
  */
 #include "config.h"
 
@@ -14,94 +15,160 @@
 #include "cgi.h"
 #include "fcgi.h"
 #include "log.h"
+#include "master.h"
 #include "service.h"
 #include "settings.h"
+#include "text.h"
 
-static volatile sig_atomic_t stop_flag;
+enum mode {
+	MODE_AUTO,	/* fd 0 a socket: FastCGI there; else CGI */
+	MODE_POOL,	/* --listen: master and workers */
+	MODE_FD0,	/* --fcgi */
+	MODE_CGI	/* --cgi */
+};
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: coursegen-status [--check-config | --help | --version]\n"
+	    "usage: coursegen-status [-c FILE] [--listen ADDR [--workers N]]\n"
+	    "                        [--fcgi | --cgi] [--check-config]\n"
+	    "       coursegen-status --help | --version\n"
 	    "\n"
-	    "Answers the tRPC query generation.getStatus. Started with a\n"
-	    "listening socket on fd 0 (spawn-fcgi, mod_fcgid) it serves\n"
-	    "FastCGI; otherwise it answers one CGI request and exits.\n"
+	    "Answers the tRPC query generation.getStatus.\n"
 	    "\n"
-	    "  --check-config  validate the settings, connect to the database\n"
-	    "                  and prepare the status query, then exit\n"
-	    "  --help          this text\n"
-	    "  --version       the version\n"
+	    "  -c FILE         read settings from FILE (NAME=value lines); the\n"
+	    "                  environment overrides it\n"
+	    "  --listen ADDR   bind ADDR (unix:/path or host:port) and run a\n"
+	    "                  master with a pool of workers (or set LISTEN)\n"
+	    "  --workers N     pool size (or set WORKERS; default 2)\n"
+	    "  --fcgi          serve FastCGI on the socket in fd 0, in this\n"
+	    "                  process (spawn-fcgi, mod_fcgid)\n"
+	    "  --cgi           answer one CGI request from the environment\n"
+	    "  --check-config  check the settings, connect to the database and\n"
+	    "                  prepare the status query, then exit\n"
 	    "\n"
-	    "Settings come from the environment: DATABASE_URL and JWT_SECRET\n"
-	    "(or JWT_SECRET_FILE) are required; see the README for the rest.\n");
+	    "Without a mode: FastCGI when fd 0 is a listening socket, else CGI.\n"
+	    "Settings: DATABASE_URL and JWT_SECRET (or JWT_SECRET_FILE) are\n"
+	    "required; see coursegen-status(8) or the README for the rest.\n");
+}
+
+/* Check the database side of the settings: 0 when all is well. */
+static int
+check_config(const struct settings *set)
+{
+	struct service	 svc;
+	char		 err[512];
+	int		 rc;
+
+	if (service_init(&svc, set) != 0) {
+		fprintf(stderr, "coursegen-status: out of memory\n");
+		return 1;
+	}
+	rc = service_check(&svc, err, sizeof(err));
+	service_free(&svc);
+	if (rc != 0) {
+		fprintf(stderr, "coursegen-status: database: %s\n", err);
+		return 1;
+	}
+	printf("configuration ok: database reachable, status query "
+	    "prepared\n");
+	return 0;
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct settings	 set;
-	struct service	 svc;
+	struct settings	*set;
+	struct master_overrides ov = { NULL, 0 };
+	const char	*file = NULL, *listen_arg = NULL, *workers_arg = NULL;
+	enum mode	 mode = MODE_AUTO;
 	char		 err[512];
 	bool		 check = false;
-	int		 rc;
+	long long	 n;
+	int		 i, rc;
 
-	if (argc > 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (argc == 2) {
-		if (strcmp(argv[1], "--help") == 0) {
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			return 0;
-		} else if (strcmp(argv[1], "--version") == 0) {
+		} else if (strcmp(a, "--version") == 0) {
 			printf("%s\n", PACKAGE_STRING);
 			return 0;
-		} else if (strcmp(argv[1], "--check-config") == 0)
+		} else if (strcmp(a, "--check-config") == 0)
 			check = true;
+		else if (strcmp(a, "--fcgi") == 0)
+			mode = MODE_FD0;
+		else if (strcmp(a, "--cgi") == 0)
+			mode = MODE_CGI;
+		else if (strcmp(a, "-c") == 0 && i + 1 < argc)
+			file = argv[++i];
+		else if (strcmp(a, "--listen") == 0 && i + 1 < argc) {
+			listen_arg = argv[++i];
+			mode = MODE_POOL;
+		} else if (strcmp(a, "--workers") == 0 && i + 1 < argc)
+			workers_arg = argv[++i];
 		else {
 			usage(stderr);
 			return 2;
 		}
 	}
-	/* A peer that goes away must not kill the worker. */
+	/* A peer that goes away must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
 
-	if (settings_load(&set, err, sizeof(err)) != 0) {
+	if ((set = calloc(1, sizeof(*set))) == NULL)
+		return 1;
+	if (settings_load(set, file, err, sizeof(err)) != 0) {
 		log_msg(LOG_LVL_ERROR, "configuration: %s", err);
-		settings_free(&set);
+		settings_free(set);
+		free(set);
 		return 2;
 	}
-	log_set_level(set.log_level);
-	if (set.log_syslog)
+	if (workers_arg != NULL && !parse_int_range(workers_arg, 1, 1024, &n)) {
+		log_msg(LOG_LVL_ERROR, "--workers must be from 1 to 1024");
+		settings_free(set);
+		free(set);
+		return 2;
+	}
+	if (workers_arg != NULL)
+		set->workers = ov.workers = n;
+	if (listen_arg != NULL) {
+		ov.listen = listen_arg;
+		free(set->listen);
+		if ((set->listen = strdup(listen_arg)) == NULL)
+			return 1;
+	}
+	if (mode == MODE_AUTO && set->listen != NULL && !fcgi_on_socket())
+		mode = MODE_POOL;
+	log_set_level(set->log_level);
+	if (set->log_syslog)
 		log_use_syslog();
-	if (service_init(&svc, &set) != 0) {
-		log_msg(LOG_LVL_ERROR, "out of memory");
-		settings_free(&set);
-		return 1;
-	}
-	if (check) {
-		rc = service_check(&svc, err, sizeof(err));
-		if (rc == 0)
-			printf("configuration ok: database reachable, status "
-			    "query prepared\n");
-		else
-			fprintf(stderr, "coursegen-status: database: %s\n", err);
-		service_free(&svc);
-		settings_free(&set);
-		return rc == 0 ? 0 : 1;
-	}
-	if (fcgi_on_socket())
-		rc = fcgi_run(&svc, (volatile const int *)&stop_flag);
-	else if (getenv("REQUEST_METHOD") == NULL && isatty(STDIN_FILENO)) {
+
+	if (check)
+		rc = check_config(set);
+	else if (mode == MODE_POOL)
+		return master_run(set, file, &ov);	/* takes set */
+	else if (mode == MODE_FD0 || (mode == MODE_AUTO && fcgi_on_socket()))
+		rc = worker_run_fd0(set);
+	else if (mode == MODE_AUTO && getenv("REQUEST_METHOD") == NULL &&
+	    isatty(STDIN_FILENO)) {
 		fprintf(stderr, "coursegen-status: no FastCGI socket on fd 0 "
 		    "and no CGI request in the environment\n");
 		usage(stderr);
 		rc = 2;
-	} else
-		rc = cgi_run(&svc);
-	service_free(&svc);
-	settings_free(&set);
-	return rc == 0 ? 0 : 1;
+	} else {
+		struct service svc;
+
+		if (service_init(&svc, set) != 0)
+			rc = 1;
+		else {
+			rc = cgi_run(&svc) == 0 ? 0 : 1;
+			service_free(&svc);
+		}
+	}
+	settings_free(set);
+	free(set);
+	return rc;
 }

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -254,11 +255,28 @@ service_handle(struct service *svc, const struct http_req *req,
 {
 	struct reqctx rc;
 
+	int64_t		 t0 = svc->set->access_log ? monotonic_ms() : 0;
+	char		 m[16], p[160];
+
 	memset(&rc, 0, sizeof(rc));
 	rc.svc = svc;
 	rc.req = req;
 	trpc_handle(&svc->limits, procedures,
 	    sizeof(procedures) / sizeof(procedures[0]), &rc, req, resp);
+	/* One line per request, off by default (nginx logs requests). No
+	 * query string: it carries the input. */
+	if (svc->set->access_log) {
+		const char	*meth = req->method ? req->method : "-";
+		char		 full[256];
+
+		snprintf(full, sizeof(full), "%s%s",
+		    req->script_name ? req->script_name : "",
+		    req->path_info ? req->path_info : "");
+		log_msg(LOG_LVL_INFO, "access: %s %s %d %lld ms",
+		    log_escape(meth, strlen(meth), m, sizeof(m)),
+		    log_escape(full, strlen(full), p, sizeof(p)),
+		    resp->status, (long long)(monotonic_ms() - t0));
+	}
 }
 
 int

@@ -1,4 +1,8 @@
-/* settings.h - the service's settings, read from the environment. */
+/*
+ * settings.h - the service's settings: defaults, overridden by an optional
+ * configuration file (-c FILE, NAME=value lines), overridden by the
+ * environment. Every setting is documented in the README's table.
+ */
 #ifndef CS_SETTINGS_H
 #define CS_SETTINGS_H
 
@@ -8,10 +12,12 @@
 #include "log.h"
 
 struct settings {
+	/* the service */
 	char		*database_url;
 	unsigned char	*jwt_secret;
 	size_t		 jwt_secret_len;
 	char		*trpc_base;
+	bool		 superjson;	/* TRPC_TRANSFORMER=superjson */
 	long long	 cache_ttl_ms;
 	long long	 jwt_leeway;
 	long long	 max_batch;
@@ -21,17 +27,30 @@ struct settings {
 	long long	 db_statement_timeout_ms;
 	long long	 db_prepare;
 	long long	 token_cache;
+	/* logging */
 	enum log_level	 log_level;
 	bool		 log_syslog;	/* LOG_TARGET=syslog */
-	bool		 superjson;	/* TRPC_TRANSFORMER=superjson */
+	long long	 access_log;
+	/* the process master (--listen) */
+	char		*listen;	/* unix:/path or host:port */
+	long long	 workers;
+	long long	 max_requests;
+	long long	 listen_backlog;
+	long long	 listen_mode;	/* octal permissions of a unix socket */
+	long long	 shutdown_timeout;
+	char		*run_as_user;
+	char		*run_as_group;
+	char		*listen_group;
 };
 
 /*
- * Read every setting from the environment (see README, "Configuration"),
- * applying defaults. Returns 0, or -1 with a message naming the variable
- * in err (never its value). settings_free() releases what was read.
+ * Read every setting: defaults, then `file` (may be NULL), then the
+ * environment. Returns 0, or -1 with a message naming the setting in err
+ * (never its value). settings_free() releases what was read, also after
+ * a failure.
  */
-int	 settings_load(struct settings *, char *err, size_t errlen);
+int	 settings_load(struct settings *, const char *file, char *err,
+	    size_t errlen);
 void	 settings_free(struct settings *);
 
 #endif
