@@ -1,6 +1,7 @@
 /* fcgi.c - the only module that includes libfcgi: the accept loop. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,16 +30,43 @@ fcgi_read(void *ctx, char *dst, size_t n)
 	return r < 0 ? -1 : (ssize_t)r;
 }
 
+/* Answer the request just accepted on r. */
+static void
+serve_one(struct service *svc, FCGX_Request *r, struct http_resp *resp,
+    struct buf *out)
+{
+	struct http_req req;
+
+	memset(&req, 0, sizeof(req));
+	req.method = FCGX_GetParam("REQUEST_METHOD", r->envp);
+	req.script_name = FCGX_GetParam("SCRIPT_NAME", r->envp);
+	req.path_info = FCGX_GetParam("PATH_INFO", r->envp);
+	req.query = FCGX_GetParam("QUERY_STRING", r->envp);
+	req.content_type = FCGX_GetParam("CONTENT_TYPE", r->envp);
+	req.content_length = FCGX_GetParam("CONTENT_LENGTH", r->envp);
+	req.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", r->envp);
+	req.trpc_accept = FCGX_GetParam("HTTP_TRPC_ACCEPT", r->envp);
+	req.accept = FCGX_GetParam("HTTP_ACCEPT", r->envp);
+	req.read_body = fcgi_read;
+	req.body_ctx = r->in;
+
+	service_handle(svc, &req, resp);
+	buf_reset(out);
+	http_resp_serialize(resp, out);
+	if (buf_ok(out) && out->len <= (size_t)INT32_MAX)
+		(void)FCGX_PutStr(out->data, (int)out->len, r->out);
+	FCGX_Finish_r(r);
+}
+
 long long
 fcgi_run(struct service *svc, int listen_fd, long long max_requests,
     volatile sig_atomic_t *stop, const sigset_t *hold)
 {
 	FCGX_Request	 r;
-	struct http_req	 req;
 	struct http_resp resp;
 	struct buf	 out;
 	long long	 served = 0;
-	int		 rc;
+	int		 rc, fl;
 
 	/* FCGI_FAIL_ACCEPT_ON_INTR: a signal ends a waiting accept. */
 	if (FCGX_Init() != 0 ||
@@ -54,27 +82,20 @@ fcgi_run(struct service *svc, int listen_fd, long long max_requests,
 		sigprocmask(SIG_BLOCK, hold, NULL);
 		if (rc < 0)
 			break;
-		memset(&req, 0, sizeof(req));
-		req.method = FCGX_GetParam("REQUEST_METHOD", r.envp);
-		req.script_name = FCGX_GetParam("SCRIPT_NAME", r.envp);
-		req.path_info = FCGX_GetParam("PATH_INFO", r.envp);
-		req.query = FCGX_GetParam("QUERY_STRING", r.envp);
-		req.content_type = FCGX_GetParam("CONTENT_TYPE", r.envp);
-		req.content_length = FCGX_GetParam("CONTENT_LENGTH", r.envp);
-		req.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", r.envp);
-		req.trpc_accept = FCGX_GetParam("HTTP_TRPC_ACCEPT", r.envp);
-		req.accept = FCGX_GetParam("HTTP_ACCEPT", r.envp);
-		req.read_body = fcgi_read;
-		req.body_ctx = r.in;
-
-		service_handle(svc, &req, &resp);
-		buf_reset(&out);
-		http_resp_serialize(&resp, &out);
-		if (buf_ok(&out) && out.len <= (size_t)INT32_MAX)
-			(void)FCGX_PutStr(out.data, (int)out.len, r.out);
-		FCGX_Finish_r(&r);
+		serve_one(svc, &r, &resp, &out);
 		served++;
 	}
+	/*
+	 * A master shutting down makes the socket non-blocking once no new
+	 * connection can arrive: connections already waiting in the backlog
+	 * are answered, not reset, and accept then fails with EAGAIN.
+	 */
+	if (*stop && (fl = fcntl(listen_fd, F_GETFL)) >= 0 &&
+	    (fl & O_NONBLOCK) != 0)
+		while (FCGX_Accept_r(&r) >= 0) {
+			serve_one(svc, &r, &resp, &out);
+			served++;
+		}
 	sigprocmask(SIG_UNBLOCK, hold, NULL);
 	buf_free(&out);
 	http_resp_free(&resp);

@@ -14,8 +14,10 @@ bool	 fcgi_on_socket(void);
  * signal handler installed without SA_RESTART, which interrupts a waiting
  * accept), until max_requests have been answered (0: no limit), or until
  * accept fails. The signals in `hold` are blocked while a request is being
- * answered, so a stop never cuts one off. Returns the number of requests
- * answered, or -1 on a setup error.
+ * answered, so a stop never cuts one off; after a stop, connections still
+ * waiting are answered too when the master has made the socket
+ * non-blocking. Returns the number of requests answered, or -1 on a setup
+ * error.
  */
 long long fcgi_run(struct service *, int listen_fd, long long max_requests,
 	    volatile sig_atomic_t *stop, const sigset_t *hold);

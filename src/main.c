@@ -37,8 +37,8 @@ usage(FILE *f)
 	    "\n"
 	    "Answers the tRPC query generation.getStatus.\n"
 	    "\n"
-	    "  -c FILE         read settings from FILE (NAME=value lines); the\n"
-	    "                  environment overrides it\n"
+	    "  -c FILE         read settings from FILE (NAME=value lines; or name\n"
+	    "                  it in COURSEGEN_CONFIG); the environment wins\n"
 	    "  --listen ADDR   bind ADDR (unix:/path or host:port) and run a\n"
 	    "                  master with a pool of workers (or set LISTEN)\n"
 	    "  --workers N     pool size (or set WORKERS; default 2)\n"
@@ -115,6 +115,11 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
+	/* mod_fcgid and CGI pass no arguments: the file can be named in the
+	 * environment instead. */
+	if (file == NULL && (file = getenv("COURSEGEN_CONFIG")) != NULL &&
+	    *file == '\0')
+		file = NULL;
 	/* A peer that goes away must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
 

@@ -98,21 +98,23 @@ on_signal(int sig, void (*fn)(int), int flags)
 /* ---- the worker side ------------------------------------------------------ */
 
 /*
- * Install the worker's handlers: SIGTERM and SIGINT set the stop flag and
- * interrupt a waiting accept (no SA_RESTART); they are held while a
- * request is answered (see fcgi_run). SIGHUP is the master's business.
+ * Install the worker's handlers: SIGTERM, SIGINT and SIGQUIT set the stop
+ * flag and interrupt a waiting accept (no SA_RESTART); they are held while
+ * a request is answered (see fcgi_run). SIGHUP is the master's business.
  */
 static void
 worker_signals(sigset_t *hold)
 {
 	on_signal(SIGTERM, worker_signal, 0);
 	on_signal(SIGINT, worker_signal, 0);
+	on_signal(SIGQUIT, worker_signal, 0);
 	on_signal(SIGHUP, SIG_IGN, 0);
 	on_signal(SIGCHLD, SIG_DFL, 0);
 	on_signal(SIGPIPE, SIG_IGN, 0);
 	sigemptyset(hold);
 	sigaddset(hold, SIGTERM);
 	sigaddset(hold, SIGINT);
+	sigaddset(hold, SIGQUIT);
 	sigprocmask(SIG_BLOCK, hold, NULL);
 }
 
@@ -168,14 +170,15 @@ worker_main(const struct settings *set, int fd, const struct runas *ra,
 	close(wake_pipe[0]);
 	close(wake_pipe[1]);
 	wake_pipe[0] = wake_pipe[1] = -1;
-	/* If the master dies, so do we (after the request in hand). */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master)
-		_exit(0);
 	if (!drop_privileges(ra)) {
 		log_msg(LOG_LVL_ERROR, "cannot drop privileges to user %s",
 		    ra->name);
 		_exit(MASTER_EX_CONFIG);
 	}
+	/* If the master dies, so do we (after the request in hand). After
+	 * the drop: changing credentials clears the parent-death signal. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master)
+		_exit(0);
 	/* Own handlers first, then the master's mask (TERM/INT stay held
 	 * until the accept loop lets them in). */
 	worker_signals(&hold);
@@ -367,6 +370,7 @@ struct master {
 	size_t		 ncrash;
 	time_t		 brake_until;
 	time_t		 deadline;
+	char		 closing[sizeof(((struct sockaddr_un *)0)->sun_path) + 16];
 };
 
 static time_t
@@ -551,19 +555,67 @@ reload(struct master *m)
 	m->gen++;
 	/* New workers first: the old ones keep serving until they exit. */
 	fill(m);
-	signal_all(m, SIGTERM, true);
+	signal_all(m, SIGQUIT, true);
 	log_msg(LOG_LVL_INFO, "configuration reloaded; %lld new workers",
 	    ns->workers);
 }
 
+/* Connect to our own socket and hang up: wakes a worker that entered
+ * accept() just after its stop signal (it then finds EAGAIN and exits). */
+static void
+poke(const struct master *m, size_t times)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	size_t			 i;
+	int			 fd;
+
+	for (i = 0; i < times; i++) {
+		len = sizeof(ss);
+		if (getsockname(m->fd, (struct sockaddr *)&ss, &len) != 0)
+			return;
+		if (ss.ss_family == AF_UNIX) {
+			struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+
+			if (m->closing[0] == '\0')
+				return;
+			snprintf(sun->sun_path, sizeof(sun->sun_path), "%s",
+			    m->closing);
+			len = sizeof(*sun);
+		}
+		if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0)) < 0)
+			return;
+		(void)connect(fd, (struct sockaddr *)&ss, len);
+		close(fd);
+	}
+}
+
+/*
+ * SIGTERM/SIGINT: no new connection may arrive (a unix socket is renamed
+ * away, so nginx gets an immediate "no such file" and its JSON 502), the
+ * socket becomes non-blocking so workers can drain what already waits in
+ * the backlog, and every worker is told to finish.
+ */
 static void
 begin_stop(struct master *m)
 {
+	int fl;
+
 	if (m->state == M_STOPPING)
 		return;
 	m->state = M_STOPPING;
 	m->deadline = now_s() + (time_t)m->set->shutdown_timeout;
+	if (strncmp(m->set->listen, "unix:", 5) == 0) {
+		snprintf(m->closing, sizeof(m->closing), "%s.closing",
+		    m->set->listen + 5);
+		if (rename(m->set->listen + 5, m->closing) != 0)
+			m->closing[0] = '\0';
+	}
+	if ((fl = fcntl(m->fd, F_GETFL)) >= 0)
+		fcntl(m->fd, F_SETFL, fl | O_NONBLOCK);
 	signal_all(m, SIGTERM, false);
+	poke(m, m->nkids);
 	log_msg(LOG_LVL_INFO, "stopping: waiting up to %lld s for %zu "
 	    "workers", m->set->shutdown_timeout, m->nkids);
 }
@@ -643,7 +695,9 @@ master_run(struct settings *set, const char *config_file,
 			fill(&m);
 	}
 	close(m.fd);
-	if (strncmp(m.set->listen, "unix:", 5) == 0)
+	if (m.closing[0] != '\0')
+		unlink(m.closing);
+	else if (strncmp(m.set->listen, "unix:", 5) == 0)
 		unlink(m.set->listen + 5);
 	log_msg(LOG_LVL_INFO, "stopped");
 	settings_free(m.set);
