@@ -76,30 +76,39 @@ fresh(const struct cache *c, int64_t at, int64_t now)
 	return now >= at && now - at < c->ttl_ms;
 }
 
+/* The slot of a course in a language. */
+static size_t
+course_slot(const struct cache *c, const char *course, int lang)
+{
+	return (size_t)((hash2(course, NULL) + (uint64_t)lang) % c->slots);
+}
+
 const struct cache_course *
-cache_course_get(struct cache *c, const char *course, int64_t now_ms)
+cache_course_get(struct cache *c, const char *course, int lang,
+    int64_t now_ms)
 {
 	struct cache_course *e;
 
 	if (c == NULL)
 		return NULL;
-	e = &c->courses[hash2(course, NULL) % c->slots];
-	if (!e->used || strcmp(e->course, course) != 0 ||
+	e = &c->courses[course_slot(c, course, lang)];
+	if (!e->used || strcmp(e->course, course) != 0 || e->lang != lang ||
 	    !fresh(c, e->at_ms, now_ms))
 		return NULL;
 	return e;
 }
 
 void
-cache_course_put(struct cache *c, const char *course, const char *owner,
-    const char *org, const char *data, size_t len, int64_t now_ms)
+cache_course_put(struct cache *c, const char *course, int lang,
+    const char *owner, const char *org, const char *data, size_t len,
+    int64_t now_ms)
 {
 	struct cache_course	*e;
 	char			*p;
 
 	if (c == NULL)
 		return;
-	e = &c->courses[hash2(course, NULL) % c->slots];
+	e = &c->courses[course_slot(c, course, lang)];
 	if (e->cap < len + 1) {
 		if ((p = realloc(e->data, len + 1)) == NULL) {
 			e->used = false;
@@ -113,6 +122,7 @@ cache_course_put(struct cache *c, const char *course, const char *owner,
 	e->len = len;
 	memcpy(e->course, course, UUID_STRLEN + 1);
 	memcpy(e->owner, owner, UUID_STRLEN + 1);
+	e->lang = lang;
 	e->has_org = org != NULL;
 	if (org != NULL)
 		memcpy(e->org, org, UUID_STRLEN + 1);

@@ -18,6 +18,7 @@ struct cache_course {
 	char	 owner[UUID_STRLEN + 1];
 	char	 org[UUID_STRLEN + 1];
 	bool	 has_org;
+	int	 lang;		/* the rendered message's language */
 	char	*data;		/* the rendered result (JSON) */
 	size_t	 len;
 	size_t	 cap;
@@ -33,11 +34,12 @@ struct cache;
  */
 struct cache *cache_new(size_t slots, int64_t ttl_ms);
 void	 cache_free(struct cache *);
-/* The fresh entry for a course, or NULL. Valid until the next put. */
+/* The fresh entry for a course rendered in `lang`, or NULL. Valid until
+ * the next put. */
 const struct cache_course *cache_course_get(struct cache *,
-	    const char *course, int64_t now_ms);
+	    const char *course, int lang, int64_t now_ms);
 /* Store a course's rendered result. Silently skipped on ENOMEM. */
-void	 cache_course_put(struct cache *, const char *course,
+void	 cache_course_put(struct cache *, const char *course, int lang,
 	    const char *owner, const char *org, const char *data, size_t len,
 	    int64_t now_ms);
 /* Membership of user in org: 1 member, 0 not, -1 unknown or stale. */

@@ -29,6 +29,7 @@ cgi_run(struct service *svc)
 		.authorization = getenv("HTTP_AUTHORIZATION"),
 		.trpc_accept = getenv("HTTP_TRPC_ACCEPT"),
 		.accept = getenv("HTTP_ACCEPT"),
+		.accept_language = getenv("HTTP_ACCEPT_LANGUAGE"),
 		.read_body = cgi_read,
 		.body_ctx = stdin,
 	};

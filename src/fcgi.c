@@ -47,6 +47,7 @@ serve_one(struct service *svc, FCGX_Request *r, struct http_resp *resp,
 	req.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", r->envp);
 	req.trpc_accept = FCGX_GetParam("HTTP_TRPC_ACCEPT", r->envp);
 	req.accept = FCGX_GetParam("HTTP_ACCEPT", r->envp);
+	req.accept_language = FCGX_GetParam("HTTP_ACCEPT_LANGUAGE", r->envp);
 	req.read_body = fcgi_read;
 	req.body_ctx = r->in;
 

@@ -21,17 +21,31 @@ static const char *const phase_names[GP__MAX] = {
 	"metadata", "sections", "validation", "saving",
 };
 
-/* The contract's messages, exactly (section 4.2). */
-static const char *const messages[GM__MAX] = {
-	"Генерация не начата",
-	"Ожидание в очереди",
-	"Генерация метаданных курса",
-	NULL,	/* GM_SECTIONS: formatted in gen_message() */
-	"Проверка качества",
-	"Сохранение результатов",
-	"Генерация завершена",
-	"Ошибка генерации",
-	"Генерация отменена",
+/* The contract's messages, exactly (section 4.2), and the same in English.
+ * The sections message takes a percentage (gen_message()). */
+static const char *const messages[GL__MAX][GM__MAX] = {
+	[GL_RU] = {
+		"Генерация не начата",
+		"Ожидание в очереди",
+		"Генерация метаданных курса",
+		"Генерация секций (%d%% завершено)",
+		"Проверка качества",
+		"Сохранение результатов",
+		"Генерация завершена",
+		"Ошибка генерации",
+		"Генерация отменена",
+	},
+	[GL_EN] = {
+		"Generation not started",
+		"Waiting in queue",
+		"Generating course metadata",
+		"Generating sections (%d%% complete)",
+		"Checking quality",
+		"Saving results",
+		"Generation complete",
+		"Generation failed",
+		"Generation cancelled",
+	},
 };
 
 bool
@@ -292,15 +306,21 @@ gen_state_compute(enum gen_status status, const struct gen_meta *m,
 }
 
 size_t
-gen_message(const struct gen_state *st, char *out, size_t outsz)
+gen_message(const struct gen_state *st, enum gen_lang lang, char *out,
+    size_t outsz)
 {
 	int n;
 
-	if (st->msg == GM_SECTIONS)
+	if (lang >= GL__MAX)
+		lang = GL_RU;
+	if (st->msg == GM_SECTIONS && lang == GL_EN)
+		n = snprintf(out, outsz, "Generating sections (%d%% complete)",
+		    st->msg_percent);
+	else if (st->msg == GM_SECTIONS)
 		n = snprintf(out, outsz, "Генерация секций (%d%% завершено)",
 		    st->msg_percent);
 	else
-		n = snprintf(out, outsz, "%s", messages[st->msg < GM__MAX ?
+		n = snprintf(out, outsz, "%s", messages[lang][st->msg < GM__MAX ?
 		    st->msg : GM_IDLE]);
 	return n < 0 ? 0 : (size_t)n;
 }

@@ -119,6 +119,13 @@ struct gen_state {
 	unsigned	 dropped;	/* enum gen_dropped bits */
 };
 
+/* The languages of the user-facing message. */
+enum gen_lang {
+	GL_RU,		/* the contract's messages (default) */
+	GL_EN,
+	GL__MAX
+};
+
 /* Nominal total duration (seconds) used before progress can be
  * extrapolated, and the progress below which it is blended in. */
 #define GEN_ETA_NOMINAL_S	150.0
@@ -152,9 +159,11 @@ void	 gen_state_compute(enum gen_status, const struct gen_meta *,
 int64_t	 gen_eta_seconds(double progress, double elapsed_s);
 
 /*
- * Write the user-facing (Russian) message into out. Returns the length,
- * or the length that would have been written if out is too small.
+ * Write the user-facing message in `lang` into out (Russian: exactly the
+ * contract's). Returns the length, or the length that would have been
+ * written if out is too small.
  */
-size_t	 gen_message(const struct gen_state *, char *out, size_t outsz);
+size_t	 gen_message(const struct gen_state *, enum gen_lang, char *out,
+	    size_t outsz);
 
 #endif

@@ -23,6 +23,7 @@ struct http_req {
 	const char	*authorization;		/* HTTP_AUTHORIZATION */
 	const char	*trpc_accept;		/* HTTP_TRPC_ACCEPT */
 	const char	*accept;		/* HTTP_ACCEPT */
+	const char	*accept_language;	/* HTTP_ACCEPT_LANGUAGE */
 	ssize_t		(*read_body)(void *ctx, char *dst, size_t n);
 	void		*body_ctx;
 };

@@ -34,7 +34,8 @@ opt_str(struct jw *w, const char *key, const struct opt_str *v)
 
 bool
 render_status(const char *course_id, const struct gen_state *st,
-    int64_t created_ms, int64_t updated_ms, struct buf *out)
+    enum gen_lang lang, int64_t created_ms, int64_t updated_ms,
+    struct buf *out)
 {
 	struct jw	 w;
 	char		 started[ISOTIME_LEN + 1], updated[ISOTIME_LEN + 1];
@@ -44,7 +45,7 @@ render_status(const char *course_id, const struct gen_state *st,
 	if (!isotime_format(created_ms, started) ||
 	    !isotime_format(updated_ms, updated))
 		return false;
-	gen_message(st, msg, sizeof(msg));
+	gen_message(st, lang, msg, sizeof(msg));
 
 	jw_init(&w, out, false);
 	jw_obj_open(&w);

@@ -14,6 +14,7 @@
  * false when a timestamp cannot be expressed as ISO 8601 (NOTES 9).
  */
 bool	 render_status(const char *course_id, const struct gen_state *,
-	    int64_t created_ms, int64_t updated_ms, struct buf *out);
+	    enum gen_lang, int64_t created_ms, int64_t updated_ms,
+	    struct buf *out);
 
 #endif

@@ -34,6 +34,7 @@ struct reqctx {
 	bool			 auth_done;
 	enum auth_err		 auth;
 	struct auth_identity	 id;
+	enum gen_lang		 lang;	/* from Accept-Language */
 };
 
 static int64_t
@@ -65,7 +66,8 @@ try_cache(struct reqctx *rc, const char *course, struct trpc_result *out)
 	int64_t				 now = monotonic_ms();
 	int				 m;
 
-	if ((e = cache_course_get(rc->svc->cache, course, now)) == NULL)
+	if ((e = cache_course_get(rc->svc->cache, course, (int)rc->lang,
+	    now)) == NULL)
 		return false;
 	if (strcmp(e->owner, user) == 0) {
 		serve_cached(e, out);
@@ -102,7 +104,8 @@ log_dropped(const char *course, unsigned dropped)
 
 /* Compute and render the status of a fetched row into out->data. */
 static bool
-build_status(const struct db_row *row, struct trpc_result *out)
+build_status(const struct db_row *row, enum gen_lang lang,
+    struct trpc_result *out)
 {
 	enum gen_status		 gs;
 	struct gen_meta		 meta;
@@ -125,8 +128,8 @@ build_status(const struct db_row *row, struct trpc_result *out)
 	}
 	gen_state_compute(gs, &meta, row->now_ms - row->created_ms, &st);
 	log_dropped(row->id, st.dropped);
-	ok = render_status(row->id, &st, row->created_ms, row->updated_ms,
-	    &out->data);
+	ok = render_status(row->id, &st, lang, row->created_ms,
+	    row->updated_ms, &out->data);
 	jdoc_free(doc);
 	if (!ok)
 		log_msg(LOG_LVL_ERROR, "course %s: a timestamp cannot be "
@@ -192,12 +195,12 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 		    row.allowed, monotonic_ms());
 	if (!row.allowed) {
 		trpc_fail(out, TRPC_FORBIDDEN, MSG_FORBIDDEN);
-	} else if (!build_status(&row, out)) {
+	} else if (!build_status(&row, rc->lang, out)) {
 		buf_reset(&out->data);
 		trpc_fail(out, TRPC_INTERNAL_SERVER_ERROR, MSG_INTERNAL);
 	} else {
 		out->ok = true;
-		cache_course_put(svc->cache, row.id, row.owner,
+		cache_course_put(svc->cache, row.id, (int)rc->lang, row.owner,
 		    row.has_org ? row.org : NULL, out->data.data,
 		    out->data.len, monotonic_ms());
 	}
@@ -261,6 +264,7 @@ service_handle(struct service *svc, const struct http_req *req,
 	memset(&rc, 0, sizeof(rc));
 	rc.svc = svc;
 	rc.req = req;
+	rc.lang = accept_lang_prefers_en(req->accept_language) ? GL_EN : GL_RU;
 	trpc_handle(&svc->limits, procedures,
 	    sizeof(procedures) / sizeof(procedures[0]), &rc, req, resp);
 	/* One line per request, off by default (nginx logs requests). No

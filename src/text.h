@@ -58,6 +58,13 @@ enum qs_err qs_parse(const char *qs, size_t n, struct qs_params *p,
 bool	 isotime_format(int64_t ms, char out[ISOTIME_LEN + 1]);
 
 /*
+ * Whether an Accept-Language header prefers English to Russian: the highest
+ * q of an "en" range is above the highest q of a "ru" range (RFC 9110
+ * 12.5.4; region subtags ignored, "*" and other languages ignored).
+ */
+bool	 accept_lang_prefers_en(const char *header);
+
+/*
  * Strict decimal integer parse of a whole string into [min, max].
  * Returns false on junk, overflow or range (no atoi anywhere).
  */

@@ -17,9 +17,9 @@
 START_TEST(test_off)
 {
 	ck_assert_ptr_null(cache_new(16, 0));
-	ck_assert_ptr_null(cache_course_get(NULL, C1, 0));
+	ck_assert_ptr_null(cache_course_get(NULL, C1, 0, 0));
 	ck_assert_int_eq(cache_member_get(NULL, U1, O1, 0), -1);
-	cache_course_put(NULL, C1, U1, NULL, "x", 1, 0);	/* no crash */
+	cache_course_put(NULL, C1, 0, U1, NULL, "x", 1, 0);	/* no crash */
 }
 END_TEST
 
@@ -28,17 +28,19 @@ START_TEST(test_course_ttl)
 	struct cache *c = cache_new(16, 1000);
 	const struct cache_course *e;
 
-	cache_course_put(c, C1, U1, O1, "{\"a\":1}", 7, 5000);
-	e = cache_course_get(c, C1, 5000);
+	cache_course_put(c, C1, 0, U1, O1, "{\"a\":1}", 7, 5000);
+	e = cache_course_get(c, C1, 0, 5000);
 	ck_assert_ptr_nonnull(e);
 	ck_assert_str_eq(e->data, "{\"a\":1}");
 	ck_assert_str_eq(e->owner, U1);
 	ck_assert(e->has_org);
 	ck_assert_str_eq(e->org, O1);
-	ck_assert_ptr_nonnull(cache_course_get(c, C1, 5999));
-	ck_assert_ptr_null(cache_course_get(c, C1, 6000));
-	ck_assert_ptr_null(cache_course_get(c, C1, 4999));	/* clock went back */
-	ck_assert_ptr_null(cache_course_get(c, C2, 5000));
+	ck_assert_ptr_nonnull(cache_course_get(c, C1, 0, 5999));
+	ck_assert_ptr_null(cache_course_get(c, C1, 0, 6000));
+	ck_assert_ptr_null(cache_course_get(c, C1, 0, 4999));	/* clock went back */
+	ck_assert_ptr_null(cache_course_get(c, C2, 0, 5000));
+	/* another language is another entry */
+	ck_assert_ptr_null(cache_course_get(c, C1, 1, 5000));
 	cache_free(c);
 }
 END_TEST
@@ -50,10 +52,10 @@ START_TEST(test_collision)
 	struct cache *c = cache_new(1, 1000);
 	const struct cache_course *e;
 
-	cache_course_put(c, C1, U1, NULL, "one", 3, 0);
-	cache_course_put(c, C2, U2, NULL, "two-longer", 10, 0);
-	ck_assert_ptr_null(cache_course_get(c, C1, 1));
-	e = cache_course_get(c, C2, 1);
+	cache_course_put(c, C1, 0, U1, NULL, "one", 3, 0);
+	cache_course_put(c, C2, 0, U2, NULL, "two-longer", 10, 0);
+	ck_assert_ptr_null(cache_course_get(c, C1, 0, 1));
+	e = cache_course_get(c, C2, 0, 1);
 	ck_assert_ptr_nonnull(e);
 	ck_assert_str_eq(e->data, "two-longer");
 	ck_assert(!e->has_org);

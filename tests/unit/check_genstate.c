@@ -169,7 +169,7 @@ START_TEST(test_state)
 	gen_state_compute(gs, &m, cases[_i].elapsed_ms, &st);
 	buf_init(&out);
 	buf_init(&want);
-	ck_assert(render_status(ID, &st, T0, T1, &out));
+	ck_assert(render_status(ID, &st, GL_RU, T0, T1, &out));
 	buf_printf(&want, "{\"courseId\":\"" ID "\",\"status\":\"%s\",\"phase\":%s,"
 	    "\"progress\":%d,\"message\":\"%s\",\"estimatedRemainingSeconds\":%s,"
 	    "\"startedAt\":\"2025-11-05T12:00:00.000Z\","
@@ -263,9 +263,46 @@ START_TEST(test_eta_monotone)
 }
 END_TEST
 
+/* The same messages in English, for Accept-Language: en. */
+static const struct {
+	enum gen_status	 status;
+	const char	*meta;
+	const char	*ru, *en;
+} msg_cases[] = {
+	{ GS_IDLE, NULL, "Генерация не начата", "Generation not started" },
+	{ GS_QUEUED, NULL, "Ожидание в очереди", "Waiting in queue" },
+	{ GS_GENERATING, NULL, "Генерация метаданных курса", "Generating course metadata" },
+	{ GS_GENERATING, "{\"last_phase\":\"sections\",\"batch_count\":3}",
+	  "Генерация секций (37% завершено)", "Generating sections (37% complete)" },
+	{ GS_GENERATING, "{\"last_phase\":\"validation\"}", "Проверка качества", "Checking quality" },
+	{ GS_GENERATING, "{\"last_phase\":\"saving\"}", "Сохранение результатов", "Saving results" },
+	{ GS_COMPLETED, NULL, "Генерация завершена", "Generation complete" },
+	{ GS_FAILED, NULL, "Ошибка генерации", "Generation failed" },
+	{ GS_CANCELLED, NULL, "Генерация отменена", "Generation cancelled" },
+};
+
+START_TEST(test_messages)
+{
+	struct gen_meta		 m;
+	struct gen_state	 st;
+	struct jdoc		*doc;
+	const char		*meta = msg_cases[_i].meta;
+	char			 out[128];
+
+	ck_assert_int_eq(meta_read(meta, meta ? strlen(meta) : 0, &m, &doc), 0);
+	gen_state_compute(msg_cases[_i].status, &m, 0, &st);
+	gen_message(&st, GL_RU, out, sizeof(out));
+	ck_assert_str_eq(out, msg_cases[_i].ru);
+	gen_message(&st, GL_EN, out, sizeof(out));
+	ck_assert_str_eq(out, msg_cases[_i].en);
+	jdoc_free(doc);
+}
+END_TEST
+
 static void
 add_tests(TCase *tc)
 {
+	tcase_add_loop_test(tc, test_messages, 0, N(msg_cases));
 	tcase_add_loop_test(tc, test_state, 0, N(cases));
 	tcase_add_test(tc, test_dropped_reported);
 	tcase_add_loop_test(tc, test_status_parse, 0, N(status_cases));

@@ -190,9 +190,42 @@ START_TEST(test_parse_int)
 }
 END_TEST
 
+static const struct {
+	const char	*h;
+	bool		 en;
+} lang_cases[] = {
+	{ NULL, false },
+	{ "", false },
+	{ "ru", false },
+	{ "en", true },
+	{ "en-US", true },
+	{ "EN-gb", true },
+	{ "en-US,en;q=0.9,ru;q=0.8", true },
+	{ "ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7", false },
+	{ "de, en;q=0.5", true },
+	{ "de", false },
+	{ "*", false },
+	{ "en;q=0", false },
+	{ "ru;q=0.5, en;q=0.6", true },
+	{ "ru;q=0.6, en;q=0.5", false },
+	{ "en;q=0.5, ru;q=0.5", false },
+	{ "eng", false },
+	{ "en ; q=0.8 , ru ; q=0.9", false },
+	{ "en;q=1.0,ru;q=0.999", true },
+	{ "en;q=garbage", false },
+};
+
+START_TEST(test_accept_language)
+{
+	ck_assert_msg(accept_lang_prefers_en(lang_cases[_i].h) == lang_cases[_i].en,
+	    "case %d: %s", _i, lang_cases[_i].h ? lang_cases[_i].h : "(null)");
+}
+END_TEST
+
 static void
 add_tests(TCase *tc)
 {
+	tcase_add_loop_test(tc, test_accept_language, 0, N(lang_cases));
 	tcase_add_loop_test(tc, test_uuid, 0, N(uuid_cases));
 	tcase_add_test(tc, test_uuid_embedded_nul);
 	tcase_add_loop_test(tc, test_url_decode, 0, N(dec_cases));
