@@ -1,0 +1,412 @@
+-- 004-worker-api.sql: the generation worker's writes, as SQL functions.
+--
+-- The contract's worker (section 6.2) overwrites generation_metadata with a copy it
+-- took when the job started, so anything written meanwhile is lost, and it writes
+-- last_phase but never duration_ms, which the contract's own reader uses. Workers
+-- (the platform's are Node/BullMQ, any language will do) call these functions instead.
+-- Each is one statement to call (`SELECT generation_progress(...)`), atomic: it locks
+-- the course row, checks the transition, and merges its keys into
+-- generation_metadata in a single UPDATE, so concurrent writers never lose each
+-- other's keys and a refused call changes nothing.
+--
+--   generation_enqueue(course)                           -> queued
+--   generation_start(course, total_batches, model)       queued -> generating
+--   generation_progress(course, phase, batches, model, phase_ms, quality)
+--                                                        generating -> generating
+--   generation_complete(course, lessons, sections, cost, quality, duration_ms)
+--                                                        generating -> completed
+--   generation_fail(course, error, retryable)            queued|generating -> failed
+--   generation_cancel(course)                            queued|generating -> cancelled
+--
+-- Every call sets courses.updated_at = now() (reported as lastUpdatedAt) and returns
+-- the new generation_metadata. Keys written (the ones coursegen-status reads, see
+-- 001-schema.sql): last_phase and duration_ms.<phase> together, so both signals of
+-- NOTES 4 always name the same phase; batch_count, total_batches, model_used
+-- {"<phase>": model}, quality_scores.overall, total_lessons, total_sections,
+-- cost_usd, duration_ms.total, last_progress, error_message, retryable. Keys these
+-- functions do not know are kept. Bookkeeping keys of their own: attempt,
+-- enqueued_at, phase_started_at, finished_at.
+--
+-- generation_start sets courses.created_at to now(): the service reports created_at
+-- as startedAt and bases the ETA on it (001-schema.sql: "When generation started"),
+-- so a retried course must not inherit the first attempt's start.
+--
+-- Refused calls raise an error and change nothing:
+--   SQLSTATE P0002 (no_data_found)                     no such course
+--   SQLSTATE 55000 (object_not_in_prerequisite_state)  impossible transition: wrong
+--        status for the call, a phase before the current one, fewer batches than
+--        already reported
+--   SQLSTATE 22023 (invalid_parameter_value)           an argument out of range
+-- with a message naming the course, the call, the current state and the rule.
+--
+-- The functions are SECURITY DEFINER (owned by whoever applies this file, normally
+-- the schema owner), with a pinned search_path; EXECUTE is revoked from PUBLIC and
+-- granted to the worker role in 005-worker-role.sql. Re-applying the file replaces
+-- the functions (CREATE OR REPLACE).
+
+-- Phase order; NULL for a name that is not a phase.
+CREATE OR REPLACE FUNCTION generation_phase_rank(p_phase text)
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog
+AS $$
+    SELECT CASE p_phase WHEN 'metadata' THEN 1 WHEN 'sections' THEN 2
+                        WHEN 'validation' THEN 3 WHEN 'saving' THEN 4 END
+$$;
+
+-- The progress coursegen-status shows for a generating course with this metadata,
+-- rounded as it rounds (NOTES 1): metadata 0, sections 10 + 70 * done / total,
+-- validation 87.5 -> 88, saving 97.5 -> 98. Used to keep last_progress on failure.
+CREATE OR REPLACE FUNCTION generation_shown_progress(p_meta jsonb)
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog
+AS $$
+    SELECT CASE p_meta->>'last_phase'
+        WHEN 'sections' THEN
+            round(10 + 70 * LEAST(GREATEST(COALESCE((p_meta->>'batch_count')::numeric, 0), 0),
+                                   COALESCE((p_meta->>'total_batches')::numeric, 8))
+                      / NULLIF(COALESCE((p_meta->>'total_batches')::numeric, 8), 0))::integer
+        WHEN 'validation' THEN 88
+        WHEN 'saving' THEN 98
+        ELSE 0 END
+$$;
+
+-- Lock the course row and return its status; raise P0002 if there is none.
+-- (Internal: called by the functions below inside their own statement.)
+CREATE OR REPLACE FUNCTION generation__lock(p_course uuid, p_call text,
+                                            OUT o_status text, OUT o_meta jsonb)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, public
+AS $$
+BEGIN
+    IF p_course IS NULL THEN
+        RAISE EXCEPTION '%: course id is NULL', p_call
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT c.generation_status,
+           CASE WHEN jsonb_typeof(c.generation_metadata) = 'object'
+                THEN c.generation_metadata ELSE '{}'::jsonb END
+      INTO o_status, o_meta
+      FROM courses c WHERE c.id = p_course FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION '%: course % not found', p_call, p_course
+            USING ERRCODE = 'no_data_found';
+    END IF;
+END
+$$;
+
+-- Raise the error of an impossible transition.
+CREATE OR REPLACE FUNCTION generation__refuse(p_course uuid, p_call text, p_status text,
+                                              p_rule text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog
+AS $$
+BEGIN
+    RAISE EXCEPTION '%: course % is %, %', p_call, p_course,
+        COALESCE(p_status, 'idle (NULL)'), p_rule
+        USING ERRCODE = 'object_not_in_prerequisite_state';
+END
+$$;
+
+-- duration_ms with the running phase's time so far (ms since phase_started_at, at
+-- least 1 so that a phase that was entered always counts in NOTES 4), or p_ms.
+CREATE OR REPLACE FUNCTION generation__close_phase(p_meta jsonb, p_ms bigint)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT CASE WHEN p_meta->>'last_phase' IS NULL THEN
+                    COALESCE(p_meta->'duration_ms', '{}'::jsonb)
+           ELSE
+                    (CASE WHEN jsonb_typeof(p_meta->'duration_ms') = 'object'
+                          THEN p_meta->'duration_ms' ELSE '{}'::jsonb END)
+                    || jsonb_build_object(p_meta->>'last_phase', COALESCE(p_ms,
+                         GREATEST(1, floor(extract(epoch FROM
+                            now() - COALESCE((p_meta->>'phase_started_at')::timestamptz, now()))
+                            * 1000)::bigint)))
+           END
+$$;
+
+-- enqueue: NULL/idle/failed/cancelled -> queued. Clears the keys of a previous
+-- attempt (progress, durations, results, error) and counts the attempt; any other
+-- key is kept. Refused while queued or generating (already in the queue) and once
+-- completed.
+CREATE OR REPLACE FUNCTION generation_enqueue(p_course uuid)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public
+AS $$
+DECLARE
+    st text; m jsonb;
+BEGIN
+    SELECT o_status, o_meta INTO st, m FROM generation__lock(p_course, 'generation_enqueue');
+    IF st IS NOT NULL AND st NOT IN ('idle', 'failed', 'cancelled') THEN
+        PERFORM generation__refuse(p_course, 'generation_enqueue', st,
+            'only an idle, failed or cancelled course can be queued');
+    END IF;
+    m := (m - ARRAY['last_phase', 'batch_count', 'total_batches', 'duration_ms',
+                    'model_used', 'quality_scores', 'total_lessons', 'total_sections',
+                    'cost_usd', 'last_progress', 'error_message', 'retryable',
+                    'phase_started_at', 'finished_at', 'cancelled_at'])
+         || jsonb_build_object('attempt', COALESCE((m->>'attempt')::integer, 0) + 1,
+                               'enqueued_at', now());
+    UPDATE courses SET generation_status = 'queued', generation_metadata = m,
+                       updated_at = now()
+     WHERE id = p_course;
+    RETURN m;
+END
+$$;
+
+-- start: queued -> generating, phase metadata, 0 of p_total_batches batches.
+-- p_model (optional) is the metadata phase's model.
+CREATE OR REPLACE FUNCTION generation_start(p_course uuid, p_total_batches integer,
+                                            p_model text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public
+AS $$
+DECLARE
+    st text; m jsonb;
+BEGIN
+    SELECT o_status, o_meta INTO st, m FROM generation__lock(p_course, 'generation_start');
+    IF st IS DISTINCT FROM 'queued' THEN
+        PERFORM generation__refuse(p_course, 'generation_start', st,
+            'only a queued course can start');
+    END IF;
+    IF p_total_batches IS NULL OR p_total_batches < 1 OR p_total_batches > 1000 THEN
+        RAISE EXCEPTION 'generation_start: course %: total_batches must be 1..1000, got %',
+            p_course, COALESCE(p_total_batches::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    m := m || jsonb_build_object('last_phase', 'metadata', 'batch_count', 0,
+                                 'total_batches', p_total_batches,
+                                 'duration_ms', jsonb_build_object('metadata', 1),
+                                 'phase_started_at', now());
+    IF p_model IS NOT NULL THEN
+        m := m || jsonb_build_object('model_used', jsonb_build_object('metadata', p_model));
+    END IF;
+    UPDATE courses SET generation_status = 'generating', generation_metadata = m,
+                       created_at = now(), updated_at = now()
+     WHERE id = p_course;
+    RETURN m;
+END
+$$;
+
+-- progress: generating only. p_phase is the current phase, the same or a later one
+-- than last reported (entering a later phase closes the previous one's duration).
+-- p_batches_completed (sections only) never decreases and never exceeds
+-- total_batches. p_model is the current phase's model. p_phase_ms, when given, is
+-- the time spent in p_phase so far (else it is measured by the database clock).
+-- p_quality sets quality_scores.overall (0..1).
+CREATE OR REPLACE FUNCTION generation_progress(p_course uuid, p_phase text,
+                                               p_batches_completed integer DEFAULT NULL,
+                                               p_model text DEFAULT NULL,
+                                               p_phase_ms bigint DEFAULT NULL,
+                                               p_quality double precision DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public
+AS $$
+DECLARE
+    st text; m jsonb; cur integer; nxt integer; done integer; total integer;
+    models jsonb;
+BEGIN
+    SELECT o_status, o_meta INTO st, m FROM generation__lock(p_course, 'generation_progress');
+    IF st IS DISTINCT FROM 'generating' THEN
+        PERFORM generation__refuse(p_course, 'generation_progress', st,
+            'progress is recorded only while generating');
+    END IF;
+    nxt := generation_phase_rank(p_phase);
+    IF nxt IS NULL THEN
+        RAISE EXCEPTION 'generation_progress: course %: unknown phase "%" (metadata, sections, validation or saving)',
+            p_course, COALESCE(p_phase, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    cur := COALESCE(generation_phase_rank(m->>'last_phase'), 1);
+    IF nxt < cur THEN
+        PERFORM generation__refuse(p_course, 'generation_progress', st,
+            format('in phase %s: cannot go back to phase %s', m->>'last_phase', p_phase));
+    END IF;
+    total := COALESCE((m->>'total_batches')::integer, 8);
+    done := COALESCE((m->>'batch_count')::integer, 0);
+    IF p_batches_completed IS NOT NULL THEN
+        IF p_phase <> 'sections' THEN
+            RAISE EXCEPTION 'generation_progress: course %: batches are reported in phase sections, not %',
+                p_course, p_phase USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF p_batches_completed < 0 OR p_batches_completed > total THEN
+            RAISE EXCEPTION 'generation_progress: course %: batches_completed must be 0..% (total_batches), got %',
+                p_course, total, p_batches_completed USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        IF p_batches_completed < done THEN
+            PERFORM generation__refuse(p_course, 'generation_progress', st,
+                format('%s of %s batches done: cannot go back to %s', done, total,
+                       p_batches_completed));
+        END IF;
+        done := p_batches_completed;
+    END IF;
+    IF p_phase_ms IS NOT NULL AND p_phase_ms < 0 THEN
+        RAISE EXCEPTION 'generation_progress: course %: phase_ms must be >= 0, got %',
+            p_course, p_phase_ms USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_quality IS NOT NULL AND NOT (p_quality >= 0 AND p_quality <= 1) THEN
+        RAISE EXCEPTION 'generation_progress: course %: quality must be 0..1, got %',
+            p_course, p_quality USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    IF nxt > cur THEN
+        -- Leaving the current phase: its duration is final; the new one starts now.
+        m := m || jsonb_build_object('duration_ms', generation__close_phase(m, NULL),
+                                     'phase_started_at', now());
+    END IF;
+    m := m || jsonb_build_object('last_phase', p_phase, 'batch_count', done,
+                                 'total_batches', total);
+    -- The running phase's duration so far (> 0), so that duration_ms agrees with
+    -- last_phase (NOTES 4).
+    m := m || jsonb_build_object('duration_ms', generation__close_phase(m, p_phase_ms));
+    IF p_model IS NOT NULL THEN
+        models := CASE WHEN jsonb_typeof(m->'model_used') = 'object' THEN m->'model_used'
+                       ELSE '{}'::jsonb END;
+        m := m || jsonb_build_object('model_used', models || jsonb_build_object(p_phase, p_model));
+    END IF;
+    IF p_quality IS NOT NULL THEN
+        m := m || jsonb_build_object('quality_scores',
+                 (CASE WHEN jsonb_typeof(m->'quality_scores') = 'object'
+                       THEN m->'quality_scores' ELSE '{}'::jsonb END)
+                 || jsonb_build_object('overall', p_quality));
+    END IF;
+    UPDATE courses SET generation_metadata = m, updated_at = now() WHERE id = p_course;
+    RETURN m;
+END
+$$;
+
+-- complete: generating -> completed. The results (each optional: NULL leaves the key
+-- as it is), the final phase's duration, duration_ms.total (p_duration_ms, or the
+-- time since generation_start by the database clock).
+CREATE OR REPLACE FUNCTION generation_complete(p_course uuid,
+                                               p_total_lessons integer DEFAULT NULL,
+                                               p_total_sections integer DEFAULT NULL,
+                                               p_cost_usd numeric DEFAULT NULL,
+                                               p_quality double precision DEFAULT NULL,
+                                               p_duration_ms bigint DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public
+AS $$
+DECLARE
+    st text; m jsonb; started timestamptz; d jsonb;
+BEGIN
+    SELECT o_status, o_meta INTO st, m FROM generation__lock(p_course, 'generation_complete');
+    IF st IS DISTINCT FROM 'generating' THEN
+        PERFORM generation__refuse(p_course, 'generation_complete', st,
+            'only a generating course can complete');
+    END IF;
+    IF p_total_lessons < 0 OR p_total_sections < 0 OR p_cost_usd < 0 OR p_duration_ms < 0 THEN
+        RAISE EXCEPTION 'generation_complete: course %: lessons, sections, cost and duration must be >= 0',
+            p_course USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_quality IS NOT NULL AND NOT (p_quality >= 0 AND p_quality <= 1) THEN
+        RAISE EXCEPTION 'generation_complete: course %: quality must be 0..1, got %',
+            p_course, p_quality USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT created_at INTO started FROM courses WHERE id = p_course;
+    d := generation__close_phase(m, NULL);
+    d := d || jsonb_build_object('total', COALESCE(p_duration_ms,
+             GREATEST(0, floor(extract(epoch FROM now() - started) * 1000))::bigint));
+    m := m || jsonb_build_object('duration_ms', d, 'finished_at', now());
+    m := m - 'phase_started_at';
+    IF p_total_lessons IS NOT NULL THEN
+        m := m || jsonb_build_object('total_lessons', p_total_lessons);
+    END IF;
+    IF p_total_sections IS NOT NULL THEN
+        m := m || jsonb_build_object('total_sections', p_total_sections);
+    END IF;
+    IF p_cost_usd IS NOT NULL THEN
+        m := m || jsonb_build_object('cost_usd', p_cost_usd);
+    END IF;
+    IF p_quality IS NOT NULL THEN
+        m := m || jsonb_build_object('quality_scores',
+                 (CASE WHEN jsonb_typeof(m->'quality_scores') = 'object'
+                       THEN m->'quality_scores' ELSE '{}'::jsonb END)
+                 || jsonb_build_object('overall', p_quality));
+    END IF;
+    UPDATE courses SET generation_status = 'completed', generation_metadata = m,
+                       updated_at = now()
+     WHERE id = p_course;
+    RETURN m;
+END
+$$;
+
+-- fail: queued|generating -> failed. Keeps last_phase, batch_count and the rest;
+-- last_progress is the progress the service was showing (so the bar of a failed
+-- course stays where it was); error_message and retryable as given.
+CREATE OR REPLACE FUNCTION generation_fail(p_course uuid, p_error text,
+                                           p_retryable boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public
+AS $$
+DECLARE
+    st text; m jsonb;
+BEGIN
+    SELECT o_status, o_meta INTO st, m FROM generation__lock(p_course, 'generation_fail');
+    IF st IS NULL OR st NOT IN ('queued', 'generating') THEN
+        PERFORM generation__refuse(p_course, 'generation_fail', st,
+            'only a queued or generating course can fail');
+    END IF;
+    IF p_error IS NULL OR p_error = '' THEN
+        RAISE EXCEPTION 'generation_fail: course %: an error message is required', p_course
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF st = 'generating' THEN
+        m := m || jsonb_build_object('duration_ms', generation__close_phase(m, NULL));
+    END IF;
+    m := (m - 'phase_started_at')
+         || jsonb_build_object('last_progress', generation_shown_progress(m),
+                               'error_message', p_error,
+                               'retryable', COALESCE(p_retryable, false),
+                               'finished_at', now());
+    UPDATE courses SET generation_status = 'failed', generation_metadata = m,
+                       updated_at = now()
+     WHERE id = p_course;
+    RETURN m;
+END
+$$;
+
+-- cancel: queued|generating -> cancelled (the rest of the metadata is kept).
+CREATE OR REPLACE FUNCTION generation_cancel(p_course uuid)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, public
+AS $$
+DECLARE
+    st text; m jsonb;
+BEGIN
+    SELECT o_status, o_meta INTO st, m FROM generation__lock(p_course, 'generation_cancel');
+    IF st IS NULL OR st NOT IN ('queued', 'generating') THEN
+        PERFORM generation__refuse(p_course, 'generation_cancel', st,
+            'only a queued or generating course can be cancelled');
+    END IF;
+    IF st = 'generating' THEN
+        m := m || jsonb_build_object('duration_ms', generation__close_phase(m, NULL));
+    END IF;
+    m := (m - 'phase_started_at') || jsonb_build_object('finished_at', now());
+    UPDATE courses SET generation_status = 'cancelled', generation_metadata = m,
+                       updated_at = now()
+     WHERE id = p_course;
+    RETURN m;
+END
+$$;
+
+-- Nobody but the worker role (005-worker-role.sql) and the owner may call them.
+REVOKE ALL ON FUNCTION
+    generation_phase_rank(text), generation_shown_progress(jsonb),
+    generation__lock(uuid, text), generation__refuse(uuid, text, text, text),
+    generation__close_phase(jsonb, bigint),
+    generation_enqueue(uuid), generation_start(uuid, integer, text),
+    generation_progress(uuid, text, integer, text, bigint, double precision),
+    generation_complete(uuid, integer, integer, numeric, double precision, bigint),
+    generation_fail(uuid, text, boolean), generation_cancel(uuid)
+FROM PUBLIC;
