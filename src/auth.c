@@ -12,13 +12,14 @@
 #include <jwt.h>
 
 #include "auth.h"
+#include "json.h"
 
 static const char *const err_names[AUTH__MAX] = {
 	"ok", "no authorization header", "not a bearer token",
 	"token too long", "invalid token or signature",
 	"token signed with another algorithm", "token has no exp",
 	"token expired", "token not yet valid", "claim of the wrong type",
-	"user id is not a UUID",
+	"user id is not a UUID", "wrong audience", "wrong issuer",
 };
 
 const char *
@@ -60,20 +61,43 @@ int_claim(jwt_t *jwt, const char *name, int64_t *out)
 	return r;
 }
 
+/* The audience check: aud is the expected string, or an array holding it. */
+static bool
+audience_ok(jwt_t *jwt, const char *want)
+{
+	char		*js = jwt_get_grants_json(jwt, "aud");
+	struct jdoc	*doc = NULL;
+	struct jref	 aud, el;
+	char		 err[64];
+	const char	*s;
+	size_t		 n, i, wl = strlen(want);
+	bool		 ok = false;
+
+	if (js == NULL)
+		return false;
+	if (jdoc_parse(js, strlen(js), 4, &doc, err, sizeof(err)) == 0) {
+		aud = jdoc_root(doc);
+		if ((s = jref_string(aud, &n)) != NULL)
+			ok = n == wl && memcmp(s, want, n) == 0;
+		for (i = 0; !ok && i < jref_array_len(aud); i++) {
+			el = jref_get_index(aud, i);
+			if ((s = jref_string(el, &n)) != NULL)
+				ok = n == wl && memcmp(s, want, n) == 0;
+		}
+	}
+	jdoc_free(doc);
+	free(js);
+	return ok;
+}
+
 static enum auth_err
 check_claims(const struct auth_cfg *cfg, jwt_t *jwt, int64_t now,
     struct auth_identity *id)
 {
 	int64_t		 exp, nbf;
-	const char	*uid, *alg;
+	const char	*uid, *iss;
 	int		 r;
 
-	/* libjwt reads the header's alg case-insensitively; the pin is the
-	 * exact registered name (RFC 7518). */
-	alg = jwt_get_header(jwt, "alg");
-	if (jwt_get_alg(jwt) != JWT_ALG_HS256 || alg == NULL ||
-	    strcmp(alg, "HS256") != 0)
-		return AUTH_WRONG_ALG;
 	if ((r = int_claim(jwt, "exp", &exp)) == 0)
 		return AUTH_NO_EXP;
 	if (r < 0)
@@ -84,6 +108,11 @@ check_claims(const struct auth_cfg *cfg, jwt_t *jwt, int64_t now,
 		return AUTH_BAD_CLAIM;
 	if (r > 0 && now + cfg->leeway < nbf)
 		return AUTH_NOT_YET_VALID;
+	if (cfg->audience != NULL && !audience_ok(jwt, cfg->audience))
+		return AUTH_AUDIENCE;
+	if (cfg->issuer != NULL && ((iss = jwt_get_grant(jwt, "iss")) == NULL ||
+	    strcmp(iss, cfg->issuer) != 0))
+		return AUTH_ISSUER;
 
 	/* NOTES 14: user_id, or sub for plain Supabase tokens. */
 	if (has_claim(jwt, "user_id")) {
@@ -97,14 +126,93 @@ check_claims(const struct auth_cfg *cfg, jwt_t *jwt, int64_t now,
 	return AUTH_OK;
 }
 
+/*
+ * The token's own header, read before any verification: its alg must be
+ * one we hold a key for, and its kid picks the key. Returns false when the
+ * header is not a JSON object with a string alg.
+ */
+static bool
+read_header(const char *tok, size_t len, enum key_alg *alg, char *kid,
+    size_t kidsz, bool *has_kid)
+{
+	const char	*dot = memchr(tok, '.', len), *s;
+	struct buf	 raw;
+	struct jdoc	*doc = NULL;
+	struct jref	 h;
+	char		 err[64];
+	size_t		 n;
+	bool		 ok = false;
+	int		 i;
+
+	if (dot == NULL)
+		return false;
+	buf_init(&raw);
+	if (!b64url_decode(tok, (size_t)(dot - tok), &raw) ||
+	    jdoc_parse(raw.data, raw.len, 4, &doc, err, sizeof(err)) != 0)
+		goto out;
+	h = jdoc_root(doc);
+	if ((s = jref_string(jref_get(h, "alg"), &n)) == NULL)
+		goto out;
+	*alg = KEY__MAX;
+	/* Exact, case-sensitive names (RFC 7518); libjwt's are not. */
+	for (i = 0; i < KEY__MAX; i++)
+		if (strlen(key_alg_name((enum key_alg)i)) == n &&
+		    memcmp(s, key_alg_name((enum key_alg)i), n) == 0)
+			*alg = (enum key_alg)i;
+	*has_kid = false;
+	if ((s = jref_string(jref_get(h, "kid"), &n)) != NULL) {
+		if (n >= kidsz || memchr(s, '\0', n) != NULL)
+			goto out;
+		memcpy(kid, s, n);
+		kid[n] = '\0';
+		*has_kid = true;
+	}
+	ok = true;
+out:
+	jdoc_free(doc);
+	buf_free(&raw);
+	return ok;
+}
+
+static const jwt_alg_t libjwt_alg[KEY__MAX] = {
+	JWT_ALG_HS256, JWT_ALG_RS256, JWT_ALG_ES256,
+};
+
+/*
+ * Verify tok with one key. The key was chosen by the header's alg, so an
+ * HS256 token is only ever checked against the HS256 secret, never against
+ * a public key's bytes (algorithm confusion).
+ */
+static enum auth_err
+try_key(const struct auth_cfg *cfg, const struct key *k, const char *tok,
+    int64_t now, struct auth_identity *id)
+{
+	jwt_t		*jwt = NULL;
+	enum auth_err	 e;
+
+	if (k->len == 0 || k->len > INT32_MAX)
+		return AUTH_INVALID;
+	if (jwt_decode(&jwt, tok, k->bytes, (int)k->len) != 0 || jwt == NULL)
+		return AUTH_INVALID;
+	if (jwt_get_alg(jwt) != libjwt_alg[k->alg])
+		e = AUTH_WRONG_ALG;
+	else
+		e = check_claims(cfg, jwt, now, id);
+	jwt_free(jwt);
+	return e;
+}
+
 enum auth_err
 auth_verify(const struct auth_cfg *cfg, const char *header, int64_t now,
     struct auth_identity *id)
 {
 	const char	*tok;
-	size_t		 len;
-	jwt_t		*jwt = NULL;
-	enum auth_err	 e;
+	size_t		 len, i;
+	enum key_alg	 alg;
+	enum auth_err	 e, best = AUTH_INVALID;
+	char		 kid[128];
+	bool		 has_kid, tried = false;
+	int		 pass;
 
 	if (header == NULL || *header == '\0')
 		return AUTH_MISSING;
@@ -117,15 +225,30 @@ auth_verify(const struct auth_cfg *cfg, const char *header, int64_t now,
 		return AUTH_TOO_LONG;
 	if (len == 0)
 		return AUTH_MISSING;
-	/* A key of zero length would make libjwt skip verification. */
-	if (cfg->key == NULL || cfg->key_len == 0 || cfg->key_len > INT32_MAX)
+	if (!read_header(tok, len, &alg, kid, sizeof(kid), &has_kid))
 		return AUTH_INVALID;
-	if (jwt_decode(&jwt, tok, cfg->key, (int)cfg->key_len) != 0 ||
-	    jwt == NULL)
-		return AUTH_INVALID;
-	e = check_claims(cfg, jwt, now, id);
-	jwt_free(jwt);
-	return e;
+	if (alg == KEY__MAX)
+		return AUTH_WRONG_ALG;
+	/* Pass 0: the key named by kid; pass 1 (no such key): keys without
+	 * a kid, e.g. the legacy secret. */
+	for (pass = 0; pass < 2 && !tried; pass++)
+		for (i = 0; i < cfg->keys->n; i++) {
+			const struct key *k = &cfg->keys->k[i];
+
+			if (k->alg != alg)
+				continue;
+			if (pass == 0 && has_kid &&
+			    (!k->has_kid || strcmp(k->kid, kid) != 0))
+				continue;
+			if (pass == 1 && k->has_kid)
+				continue;
+			tried = true;
+			if ((e = try_key(cfg, k, tok, now, id)) == AUTH_OK)
+				return AUTH_OK;
+			if (e != AUTH_INVALID)
+				best = e;	/* verified, but its claims fail */
+		}
+	return tried ? best : AUTH_WRONG_ALG;
 }
 
 /* ---- the cache of verified tokens ------------------------------------- */

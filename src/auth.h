@@ -5,15 +5,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keys.h"
 #include "text.h"
 
 /* Longest token accepted; Supabase tokens are well under 2 KiB. */
 #define AUTH_MAX_TOKEN 8192
 
 struct auth_cfg {
-	const unsigned char	*key;		/* HS256 secret */
-	size_t			 key_len;
+	const struct keyring	*keys;		/* HS256 secret, RS256/ES256 keys */
 	int64_t			 leeway;	/* seconds, for exp and nbf */
+	const char		*audience;	/* aud must hold it, or NULL */
+	const char		*issuer;	/* iss must equal it, or NULL */
 };
 
 /* Why a token was refused (for debug logs; the client sees one message). */
@@ -29,6 +31,8 @@ enum auth_err {
 	AUTH_NOT_YET_VALID,
 	AUTH_BAD_CLAIM,		/* nbf or user id of the wrong type */
 	AUTH_BAD_USER,		/* user id is not a UUID */
+	AUTH_AUDIENCE,		/* aud does not name us */
+	AUTH_ISSUER,		/* iss is not the configured one */
 	AUTH__MAX
 };
 
@@ -39,8 +43,10 @@ struct auth_identity {
 
 /*
  * Verify an Authorization header value at time `now` (seconds since the
- * epoch): "Bearer <jwt>", HS256 with the configured key and nothing else,
- * exp required, nbf honoured, both with the leeway; the user id is the
+ * epoch): "Bearer <jwt>" signed with one of the configured keys, chosen by
+ * the token's alg (exactly HS256, RS256 or ES256, and only where a key of
+ * that kind is configured) and kid; exp required, nbf honoured, both with
+ * the leeway; aud and iss checked when configured; the user id is the
  * user_id claim or else sub, and must be a UUID. Fills id on AUTH_OK.
  */
 enum auth_err auth_verify(const struct auth_cfg *, const char *header,

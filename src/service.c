@@ -224,9 +224,10 @@ service_init(struct service *svc, const struct settings *set)
 	svc->limits.max_query = (size_t)set->max_query;
 	svc->limits.max_depth = 32;
 	svc->limits.superjson = set->superjson;
-	svc->auth.key = set->jwt_secret;
-	svc->auth.key_len = set->jwt_secret_len;
+	svc->auth.keys = &set->keys;
 	svc->auth.leeway = set->jwt_leeway;
+	svc->auth.audience = set->jwt_audience;
+	svc->auth.issuer = set->jwt_issuer;
 	dc.conninfo = set->database_url;
 	dc.connect_timeout = (int)set->db_connect_timeout;
 	dc.statement_timeout_ms = (int)set->db_statement_timeout_ms;

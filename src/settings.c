@@ -59,6 +59,8 @@ static const struct str_setting str_settings[] = {
 	{ "RUN_AS_USER", OFF(run_as_user), NULL },
 	{ "RUN_AS_GROUP", OFF(run_as_group), NULL },
 	{ "LISTEN_GROUP", OFF(listen_group), NULL },
+	{ "JWT_AUDIENCE", OFF(jwt_audience), NULL },
+	{ "JWT_ISSUER", OFF(jwt_issuer), NULL },
 };
 
 /* The configuration file, as NAME=value pairs. */
@@ -218,6 +220,86 @@ parse_octal(const char *s, long long min, long long max, long long *out)
 	return true;
 }
 
+/* JWT_PUBLIC_KEYS: "[kid=]file.pem" entries separated by commas or spaces. */
+static int
+load_pem_list(struct keyring *kr, const char *list, char *err, size_t errlen)
+{
+	char	*copy, *tok, *save = NULL, *eq, why[384];
+	int	 rc = 0;
+
+	if ((copy = strdup(list)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL && rc == 0;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		eq = strchr(tok, '=');
+		if (eq != NULL)
+			*eq = '\0';
+		if (keyring_add_pem_file(kr, eq ? tok : NULL, eq ? eq + 1 : tok,
+		    why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "JWT_PUBLIC_KEYS: %s", why);
+			rc = -1;
+		}
+	}
+	free(copy);
+	return rc;
+}
+
+/* Every key a token may be signed with. */
+static int
+load_keys(struct settings *s, const struct conf *c, char *err, size_t errlen)
+{
+	unsigned char	*secret = NULL;
+	size_t		 len = 0;
+	const char	*v;
+	char		 why[384];
+	int		 rc;
+
+	if ((v = lookup(c, "JWT_SECRET_FILE")) != NULL) {
+		if (read_secret_file(v, &secret, &len) != 0) {
+			snprintf(err, errlen, "JWT_SECRET_FILE cannot be read "
+			    "(%s)", strerror(errno ? errno : EINVAL));
+			return -1;
+		}
+	} else if ((v = lookup(c, "JWT_SECRET")) != NULL) {
+		len = strlen(v);
+		if ((secret = malloc(len)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		memcpy(secret, v, len);
+	}
+	if (secret != NULL) {
+		if (len < 16) {
+			snprintf(err, errlen, "the JWT secret is shorter than "
+			    "16 bytes");
+			memset(secret, 0, len);
+			free(secret);
+			return -1;
+		}
+		rc = keyring_add_secret(&s->keys, secret, len, err, errlen);
+		memset(secret, 0, len);
+		free(secret);
+		if (rc != 0)
+			return -1;
+	}
+	if ((v = lookup(c, "JWT_PUBLIC_KEYS")) != NULL &&
+	    load_pem_list(&s->keys, v, err, errlen) != 0)
+		return -1;
+	if ((v = lookup(c, "JWT_JWKS_FILE")) != NULL &&
+	    keyring_add_jwks_file(&s->keys, v, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "JWT_JWKS_FILE: %s", why);
+		return -1;
+	}
+	if (s->keys.n == 0) {
+		snprintf(err, errlen, "no JWT key: set JWT_SECRET (or "
+		    "JWT_SECRET_FILE), JWT_PUBLIC_KEYS or JWT_JWKS_FILE");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 load(struct settings *s, const struct conf *c, char *err, size_t errlen)
 {
@@ -291,28 +373,8 @@ load(struct settings *s, const struct conf *c, char *err, size_t errlen)
 		return -1;
 	}
 
-	if ((v = lookup(c, "JWT_SECRET_FILE")) != NULL) {
-		if (read_secret_file(v, &s->jwt_secret,
-		    &s->jwt_secret_len) != 0) {
-			snprintf(err, errlen, "JWT_SECRET_FILE cannot be read "
-			    "(%s)", strerror(errno ? errno : EINVAL));
-			return -1;
-		}
-	} else if ((v = lookup(c, "JWT_SECRET")) != NULL) {
-		s->jwt_secret_len = strlen(v);
-		if ((s->jwt_secret = malloc(s->jwt_secret_len)) == NULL)
-			goto nomem;
-		memcpy(s->jwt_secret, v, s->jwt_secret_len);
-	} else {
-		snprintf(err, errlen, "JWT_SECRET (or JWT_SECRET_FILE) is "
-		    "not set");
+	if (load_keys(s, c, err, errlen) != 0)
 		return -1;
-	}
-	if (s->jwt_secret_len < 16) {
-		snprintf(err, errlen, "the JWT secret is shorter than 16 "
-		    "bytes");
-		return -1;
-	}
 	return 0;
 nomem:
 	snprintf(err, errlen, "out of memory");
@@ -326,6 +388,7 @@ settings_load(struct settings *s, const char *file, char *err, size_t errlen)
 	int		 rc;
 
 	memset(s, 0, sizeof(*s));
+	keyring_init(&s->keys);
 	memset(&c, 0, sizeof(c));
 	if (file != NULL && conf_read(file, &c, err, errlen) != 0)
 		return -1;
@@ -341,8 +404,6 @@ settings_free(struct settings *s)
 
 	for (i = 0; i < sizeof(str_settings) / sizeof(str_settings[0]); i++)
 		free(*(char **)(void *)((char *)s + str_settings[i].off));
-	if (s->jwt_secret != NULL)
-		memset(s->jwt_secret, 0, s->jwt_secret_len);
-	free(s->jwt_secret);
+	keyring_free(&s->keys);
 	memset(s, 0, sizeof(*s));
 }

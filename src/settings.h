@@ -9,13 +9,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "keys.h"
 #include "log.h"
 
 struct settings {
 	/* the service */
 	char		*database_url;
-	unsigned char	*jwt_secret;
-	size_t		 jwt_secret_len;
+	struct keyring	 keys;		/* JWT_SECRET, JWT_PUBLIC_KEYS, JWT_JWKS_FILE */
+	char		*jwt_audience;
+	char		*jwt_issuer;
 	char		*trpc_base;
 	bool		 superjson;	/* TRPC_TRANSFORMER=superjson */
 	long long	 cache_ttl_ms;

@@ -278,3 +278,43 @@ accept_lang_prefers_en(const char *h)
 	}
 	return en > ru;
 }
+
+static int
+b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+bool
+b64url_decode(const char *s, size_t n, struct buf *b)
+{
+	uint32_t	 acc = 0;
+	size_t		 i, bits = 0;
+	int		 v;
+
+	while (n > 0 && s[n - 1] == '=')
+		n--;
+	if (n % 4 == 1)
+		return false;
+	for (i = 0; i < n; i++) {
+		if ((v = b64val((unsigned char)s[i])) < 0)
+			return false;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf_putc(b, (char)((acc >> bits) & 0xff));
+		}
+	}
+	return buf_ok(b);
+}

@@ -58,6 +58,13 @@ enum qs_err qs_parse(const char *qs, size_t n, struct qs_params *p,
 bool	 isotime_format(int64_t ms, char out[ISOTIME_LEN + 1]);
 
 /*
+ * Decode base64url (RFC 4648 section 5; '=' padding optional) of n bytes,
+ * appending to b. Returns false on a character outside the alphabet or an
+ * impossible length.
+ */
+bool	 b64url_decode(const char *s, size_t n, struct buf *b);
+
+/*
  * Whether an Accept-Language header prefers English to Russian: the highest
  * q of an "en" range is above the highest q of a "ru" range (RFC 9110
  * 12.5.4; region subtags ignored, "*" and other languages ignored).

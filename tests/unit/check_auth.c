@@ -16,32 +16,77 @@
 #define USER "11111111-2222-3333-4444-555555555555"
 #define NOW INT64_C(1800000000)
 
-static const struct auth_cfg cfg = {
-	(const unsigned char *)SECRET, sizeof(SECRET) - 1, 30
-};
+/* The HS256 secret alone: the default deployment. */
+static struct keyring hs_ring;
+static struct auth_cfg cfg = { &hs_ring, 30, NULL, NULL };
+
+static void
+setup(void)
+{
+	char err[256];
+
+	keyring_init(&hs_ring);
+	ck_assert_int_eq(keyring_add_secret(&hs_ring,
+	    (const unsigned char *)SECRET, sizeof(SECRET) - 1, err,
+	    sizeof(err)), 0);
+}
+
+static void
+teardown(void)
+{
+	keyring_free(&hs_ring);
+}
+
+/* The bytes of a file under tests/unit/keys (malloc'd, NUL-terminated). */
+static char *
+key_file(const char *name, size_t *len)
+{
+	char	 path[1024], *p;
+	FILE	*f;
+	long	 n;
+
+	snprintf(path, sizeof(path), "%s/%s", KEYS_DIR, name);
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "%s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	p = malloc((size_t)n + 1);
+	ck_assert_uint_eq(fread(p, 1, (size_t)n, f), (size_t)n);
+	p[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return p;
+}
 
 /* How to mint one case's token. */
 struct mint {
 	jwt_alg_t	 alg;
-	const char	*key;		/* NULL: the right secret */
+	const char	*key;		/* NULL: the right secret; "@file": a key file */
 	const char	*claims;	/* JSON object of claims */
 };
 
 /* Returns "Bearer <token>" (malloc'd). */
 static char *
-mint(const struct mint *m)
+mint_kid(const struct mint *m, const char *kid)
 {
 	jwt_t		*jwt;
-	char		*tok, *hdr;
+	char		*tok, *hdr, *file = NULL;
 	const char	*key = m->key ? m->key : SECRET;
+	size_t		 len = strlen(key);
 
+	if (key[0] == '@')
+		key = file = key_file(key + 1, &len);
 	ck_assert_int_eq(jwt_new(&jwt), 0);
 	ck_assert_int_eq(jwt_add_grants_json(jwt, m->claims), 0);
+	if (kid != NULL)
+		ck_assert_int_eq(jwt_add_header(jwt, "kid", kid), 0);
 	if (m->alg == JWT_ALG_NONE)
 		ck_assert_int_eq(jwt_set_alg(jwt, JWT_ALG_NONE, NULL, 0), 0);
 	else
 		ck_assert_int_eq(jwt_set_alg(jwt, m->alg,
-		    (const unsigned char *)key, (int)strlen(key)), 0);
+		    (const unsigned char *)key, (int)len), 0);
+	free(file);
 	tok = jwt_encode_str(jwt);
 	ck_assert_ptr_nonnull(tok);
 	hdr = malloc(strlen(tok) + 8);
@@ -49,6 +94,12 @@ mint(const struct mint *m)
 	free(tok);
 	jwt_free(jwt);
 	return hdr;
+}
+
+static char *
+mint(const struct mint *m)
+{
+	return mint_kid(m, NULL);
 }
 
 #define EXP_OK "\"exp\":1800003600"
@@ -201,9 +252,154 @@ START_TEST(test_cache)
 }
 END_TEST
 
+/*
+ * Asymmetric keys, rotation by kid, JWKS, and algorithm confusion. Rings:
+ * "hs" the secret; "rs" rsa-a.pub.pem (kid rsa-a); "es" ec-a.pub.pem;
+ * "jwks" jwks.json (rsa-a and ec-a with kids; its "oct" key is ignored);
+ * "rot" two RSA keys by kid plus the secret.
+ */
+static void
+ring(struct keyring *kr, const char *which)
+{
+	char err[256];
+
+	keyring_init(kr);
+	if (strstr(which, "hs") || strcmp(which, "rot") == 0)
+		ck_assert_int_eq(keyring_add_secret(kr, (const unsigned char *)SECRET,
+		    sizeof(SECRET) - 1, err, sizeof(err)), 0);
+	if (strstr(which, "rs"))
+		ck_assert_msg(keyring_add_pem_file(kr, "rsa-a", KEYS_DIR "/rsa-a.pub.pem",
+		    err, sizeof(err)) == 0, "%s", err);
+	if (strstr(which, "es"))
+		ck_assert_msg(keyring_add_pem_file(kr, NULL, KEYS_DIR "/ec-a.pub.pem",
+		    err, sizeof(err)) == 0, "%s", err);
+	if (strstr(which, "jwks"))
+		ck_assert_msg(keyring_add_jwks_file(kr, KEYS_DIR "/jwks.json", err,
+		    sizeof(err)) == 0, "%s", err);
+	if (strcmp(which, "rot") == 0) {
+		ck_assert_int_eq(keyring_add_pem_file(kr, "old", KEYS_DIR "/rsa-a.pub.pem",
+		    err, sizeof(err)), 0);
+		ck_assert_int_eq(keyring_add_pem_file(kr, "new", KEYS_DIR "/rsa-b.pub.pem",
+		    err, sizeof(err)), 0);
+	}
+}
+
+#define CLAIMS "{\"sub\":\"" USER "\"," EXP_OK "}"
+static const struct {
+	const char	*ring;
+	struct mint	 m;
+	const char	*kid;
+	enum auth_err	 want;
+} akey_cases[] = {
+	/* 0: RS256 and ES256 with their public keys */
+	{ "rs", { JWT_ALG_RS256, "@rsa-a.pem", CLAIMS }, "rsa-a", AUTH_OK },
+	{ "rs", { JWT_ALG_RS256, "@rsa-a.pem", CLAIMS }, NULL, AUTH_OK },
+	{ "es", { JWT_ALG_ES256, "@ec-a.pem", CLAIMS }, NULL, AUTH_OK },
+	{ "rs", { JWT_ALG_RS256, "@rsa-b.pem", CLAIMS }, "rsa-a", AUTH_INVALID },
+	/* 4: a JWKS as Supabase publishes it */
+	{ "jwks", { JWT_ALG_RS256, "@rsa-a.pem", CLAIMS }, "rsa-a", AUTH_OK },
+	{ "jwks", { JWT_ALG_ES256, "@ec-a.pem", CLAIMS }, "ec-a", AUTH_OK },
+	{ "jwks", { JWT_ALG_ES256, "@ec-a.pem", CLAIMS }, "rsa-a", AUTH_WRONG_ALG },
+	{ "jwks", { JWT_ALG_RS256, "@rsa-a.pem", CLAIMS }, "unknown", AUTH_WRONG_ALG },
+	{ "jwks+hs", { JWT_ALG_HS256, NULL, CLAIMS }, NULL, AUTH_OK },
+	/* 9: rotation: two RSA keys chosen by kid, and the legacy secret */
+	{ "rot", { JWT_ALG_RS256, "@rsa-a.pem", CLAIMS }, "old", AUTH_OK },
+	{ "rot", { JWT_ALG_RS256, "@rsa-b.pem", CLAIMS }, "new", AUTH_OK },
+	{ "rot", { JWT_ALG_RS256, "@rsa-b.pem", CLAIMS }, "old", AUTH_INVALID },
+	{ "rot", { JWT_ALG_HS256, NULL, CLAIMS }, "whatever", AUTH_OK },
+	/* 13: algorithm confusion */
+	{ "rs", { JWT_ALG_HS256, "@rsa-a.pub.pem", CLAIMS }, "rsa-a", AUTH_WRONG_ALG },
+	{ "rs", { JWT_ALG_HS256, "@rsa-a.pub.pem", CLAIMS }, NULL, AUTH_WRONG_ALG },
+	{ "hs+rs", { JWT_ALG_HS256, "@rsa-a.pub.pem", CLAIMS }, NULL, AUTH_INVALID },
+	{ "hs+rs", { JWT_ALG_HS256, "@rsa-a.pub.pem", CLAIMS }, "rsa-a", AUTH_INVALID },
+	{ "hs", { JWT_ALG_RS256, "@rsa-a.pem", CLAIMS }, NULL, AUTH_WRONG_ALG },
+	{ "es", { JWT_ALG_RS256, "@rsa-a.pem", CLAIMS }, NULL, AUTH_WRONG_ALG },
+	{ "rs", { JWT_ALG_ES256, "@ec-a.pem", CLAIMS }, "rsa-a", AUTH_WRONG_ALG },
+	{ "jwks", { JWT_ALG_HS256, "@jwks.json", CLAIMS }, "rsa-a", AUTH_WRONG_ALG },
+	{ "es", { JWT_ALG_HS256, "@ec-a.pub.pem", CLAIMS }, NULL, AUTH_WRONG_ALG },
+	{ "jwks+hs", { JWT_ALG_RS384, "@rsa-a.pem", CLAIMS }, "rsa-a", AUTH_WRONG_ALG },
+};
+
+START_TEST(test_asymmetric)
+{
+	struct keyring		 kr;
+	struct auth_cfg		 c = { &kr, 30, NULL, NULL };
+	struct auth_identity	 id;
+	char			*hdr;
+	enum auth_err		 e;
+
+	ring(&kr, akey_cases[_i].ring);
+	hdr = mint_kid(&akey_cases[_i].m, akey_cases[_i].kid);
+	e = auth_verify(&c, hdr, NOW, &id);
+	ck_assert_msg(e == akey_cases[_i].want, "case %d: %s, want %s", _i,
+	    auth_err_str(e), auth_err_str(akey_cases[_i].want));
+	if (e == AUTH_OK)
+		ck_assert_str_eq(id.user_id, USER);
+	free(hdr);
+	keyring_free(&kr);
+}
+END_TEST
+
+/* aud and iss, when configured (Supabase: aud "authenticated"). */
+static const struct {
+	const char	*aud, *iss;	/* configured */
+	const char	*claims;
+	enum auth_err	 want;
+} claim_cases[] = {
+	{ "authenticated", NULL, "{\"sub\":\"" USER "\",\"aud\":\"authenticated\"," EXP_OK "}", AUTH_OK },
+	{ "authenticated", NULL, "{\"sub\":\"" USER "\",\"aud\":[\"x\",\"authenticated\"]," EXP_OK "}",
+	  AUTH_OK },
+	{ "authenticated", NULL, "{\"sub\":\"" USER "\",\"aud\":\"anon\"," EXP_OK "}", AUTH_AUDIENCE },
+	{ "authenticated", NULL, "{\"sub\":\"" USER "\"," EXP_OK "}", AUTH_AUDIENCE },
+	{ "authenticated", NULL, "{\"sub\":\"" USER "\",\"aud\":[]," EXP_OK "}", AUTH_AUDIENCE },
+	{ NULL, "https://x.supabase.co/auth/v1",
+	  "{\"sub\":\"" USER "\",\"iss\":\"https://x.supabase.co/auth/v1\"," EXP_OK "}", AUTH_OK },
+	{ NULL, "https://x.supabase.co/auth/v1",
+	  "{\"sub\":\"" USER "\",\"iss\":\"https://evil.example/auth/v1\"," EXP_OK "}", AUTH_ISSUER },
+	{ NULL, "https://x.supabase.co/auth/v1", "{\"sub\":\"" USER "\"," EXP_OK "}", AUTH_ISSUER },
+	{ NULL, NULL, "{\"sub\":\"" USER "\",\"aud\":\"anything\",\"iss\":\"any\"," EXP_OK "}", AUTH_OK },
+};
+
+START_TEST(test_aud_iss)
+{
+	struct auth_cfg		 c = { &hs_ring, 30, claim_cases[_i].aud, claim_cases[_i].iss };
+	struct mint		 m = { JWT_ALG_HS256, NULL, claim_cases[_i].claims };
+	struct auth_identity	 id;
+	char			*hdr = mint(&m);
+
+	ck_assert_int_eq(auth_verify(&c, hdr, NOW, &id), claim_cases[_i].want);
+	free(hdr);
+}
+END_TEST
+
+/* Key files that must be refused, with a reason. */
+START_TEST(test_bad_key_files)
+{
+	struct keyring	 kr;
+	char		 err[256];
+
+	keyring_init(&kr);
+	ck_assert_int_ne(keyring_add_pem_file(&kr, NULL, KEYS_DIR "/missing.pem", err,
+	    sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(err, "missing.pem"));
+	ck_assert_int_ne(keyring_add_pem_file(&kr, NULL, KEYS_DIR "/jwks.json", err,
+	    sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(err, "not a PEM public key"));
+	ck_assert_int_ne(keyring_add_jwks_file(&kr, KEYS_DIR "/rsa-a.pub.pem", err,
+	    sizeof(err)), 0);
+	ck_assert_ptr_nonnull(strstr(err, "not JSON"));
+	ck_assert_uint_eq(kr.n, 0);
+	keyring_free(&kr);
+}
+END_TEST
+
 static void
 add_tests(TCase *tc)
 {
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_asymmetric, 0, N(akey_cases));
+	tcase_add_loop_test(tc, test_aud_iss, 0, N(claim_cases));
+	tcase_add_test(tc, test_bad_key_files);
 	tcase_add_test(tc, test_cache);
 	tcase_add_loop_test(tc, test_minted, 0, N(cases));
 	tcase_add_test(tc, test_alg_none);
