@@ -311,7 +311,7 @@ fnv1a(const char *s, size_t n)
 
 enum auth_err
 auth_verify_cached(const struct auth_cfg *cfg, struct auth_cache *c,
-    const char *header, int64_t now, struct auth_identity *id)
+    const char *header, int64_t now, struct auth_identity *id, bool *hit)
 {
 	struct auth_entry	*e;
 	enum auth_err		 r;
@@ -319,6 +319,7 @@ auth_verify_cached(const struct auth_cfg *cfg, struct auth_cache *c,
 	size_t			 n;
 	char			*p;
 
+	*hit = false;
 	if (c == NULL || header == NULL)
 		return auth_verify(cfg, header, now, id);
 	n = strnlen(header, AUTH_MAX_TOKEN + 16);
@@ -327,6 +328,7 @@ auth_verify_cached(const struct auth_cfg *cfg, struct auth_cache *c,
 	if (e->used && e->hash == h && e->len == n &&
 	    memcmp(e->token, header, n) == 0 && now <= e->id.exp) {
 		*id = e->id;
+		*hit = true;
 		return AUTH_OK;
 	}
 	if ((r = auth_verify(cfg, header, now, id)) != AUTH_OK)

@@ -2,6 +2,7 @@
 #ifndef CS_AUTH_H
 #define CS_AUTH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,9 +62,11 @@ struct auth_cache;
 /* A cache of `slots` entries; NULL when slots is 0 (off) or on ENOMEM. */
 struct auth_cache *auth_cache_new(size_t slots);
 void	 auth_cache_free(struct auth_cache *);
-/* auth_verify(), answering from the cache (which may be NULL) when it can. */
+/* auth_verify(), answering from the cache (which may be NULL) when it can;
+ * *hit says whether it did. */
 enum auth_err auth_verify_cached(const struct auth_cfg *, struct auth_cache *,
-	    const char *header, int64_t now, struct auth_identity *id);
+	    const char *header, int64_t now, struct auth_identity *id,
+	    bool *hit);
 
 /* A short fixed description of the reason (never the token). */
 const char *auth_err_str(enum auth_err);

@@ -13,6 +13,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 
 #define STMT_NAME "coursegen_status"
 
@@ -37,6 +38,7 @@ struct db {
 	PGconn		*conn;
 	bool		 prepared;
 	bool		 down_logged;	/* log an outage once, not per call */
+	bool		 connected_once;	/* later connects are reconnects */
 	bool		 schema_logged;
 };
 
@@ -170,6 +172,9 @@ db_ensure(struct db *db)
 		return DB_OK;
 	db_disconnect(db);
 	if ((st = db_connect(db, err, sizeof(err))) == DB_OK) {
+		if (db->connected_once)
+			metrics_db_reconnect();
+		db->connected_once = true;
 		if (db->down_logged)
 			log_msg(LOG_LVL_INFO, "database connection restored");
 		db->down_logged = false;
@@ -241,8 +246,8 @@ fill_row(PGresult *res, struct db_row *row)
 	return DB_OK;
 }
 
-enum db_status
-db_fetch(struct db *db, const char *course_id, const char *user_id,
+static enum db_status
+fetch(struct db *db, const char *course_id, const char *user_id,
     struct db_row *row)
 {
 	const char	*params[2] = { course_id, user_id };
@@ -296,6 +301,54 @@ db_fetch(struct db *db, const char *course_id, const char *user_id,
 		else
 			log_msg(LOG_LVL_ERROR, "status query failed: %s", msg);
 		return st;
+	}
+	return st;
+}
+
+enum db_status
+db_fetch(struct db *db, const char *course_id, const char *user_id,
+    struct db_row *row)
+{
+	enum db_status st = fetch(db, course_id, user_id, row);
+
+	switch (st) {
+	case DB_OK:
+	case DB_NOT_FOUND:
+		break;
+	case DB_UNAVAILABLE:
+		metrics_db_error(MDB_UNAVAILABLE);
+		break;
+	case DB_TIMEOUT:
+		metrics_db_error(MDB_TIMEOUT);
+		break;
+	case DB_SCHEMA:
+		metrics_db_error(MDB_SCHEMA);
+		break;
+	default:
+		metrics_db_error(MDB_OTHER);
+		break;
+	}
+	return st;
+}
+
+enum db_status
+db_ping(struct db *db)
+{
+	PGresult	*res;
+	enum db_status	 st;
+	int		 attempt;
+
+	/* An empty query is one round trip and touches no table. */
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((st = db_ensure(db)) != DB_OK)
+			return st;
+		res = PQexec(db->conn, "");
+		st = PQresultStatus(res) == PGRES_EMPTY_QUERY ? DB_OK :
+		    DB_UNAVAILABLE;
+		PQclear(res);
+		if (st == DB_OK)
+			return st;
+		db_disconnect(db);
 	}
 	return st;
 }

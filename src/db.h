@@ -56,6 +56,9 @@ void	 db_free(struct db *);
 enum db_status db_fetch(struct db *, const char *course_id,
 	    const char *user_id, struct db_row *row);
 void	 db_row_release(struct db_row *);
+/* One cheap round trip (an empty query), reconnecting if needed: DB_OK
+ * when the database answers. For health checks. */
+enum db_status db_ping(struct db *);
 /*
  * Connect and prepare the statement now (for --check-config). On failure
  * writes a description without secrets into err.

@@ -27,6 +27,7 @@
 #include "fcgi.h"
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "service.h"
 
 /* Crash-loop brake: this many abnormal exits within the window pause
@@ -139,7 +140,9 @@ int
 worker_run_fd0(const struct settings *set)
 {
 	/* The spawner (spawn-fcgi, mod_fcgid) is the process manager here;
-	 * spawn-fcgi never replaces a worker, so there is no recycling. */
+	 * spawn-fcgi never replaces a worker, so there is no recycling.
+	 * Metrics are this process's own. */
+	(void)metrics_init(false);
 	return worker_serve(set, 0, 0);
 }
 
@@ -440,6 +443,7 @@ record_crash(struct master *m)
 	time_t now = now_s();
 	time_t oldest = m->crashes[m->ncrash % BRAKE_CRASHES];
 
+	metrics_restart(MR_CRASH);
 	m->crashes[m->ncrash % BRAKE_CRASHES] = now;
 	m->ncrash++;
 	if (m->ncrash >= BRAKE_CRASHES && now - oldest < BRAKE_WINDOW_S) {
@@ -471,6 +475,8 @@ reap(struct master *m)
 		if (!found)
 			continue;
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+			if (!c.stopping && m->state == M_RUNNING)
+				metrics_restart(MR_RECYCLE);
 			if (!c.stopping && m->state == M_RUNNING)
 				log_msg(LOG_LVL_DEBUG, "worker %ld recycled "
 				    "after %lld requests", (long)pid,
@@ -522,6 +528,7 @@ reload(struct master *m)
 {
 	struct settings	*ns;
 	char		 err[512];
+	size_t		 i;
 
 	if ((ns = calloc(1, sizeof(*ns))) == NULL) {
 		log_msg(LOG_LVL_ERROR, "reload: out of memory; keeping the "
@@ -555,6 +562,9 @@ reload(struct master *m)
 	m->gen++;
 	/* New workers first: the old ones keep serving until they exit. */
 	fill(m);
+	for (i = 0; i < m->nkids; i++)
+		if (m->kids[i].gen != m->gen)
+			metrics_restart(MR_RELOAD);
 	signal_all(m, SIGQUIT, true);
 	log_msg(LOG_LVL_INFO, "configuration reloaded; %lld new workers",
 	    ns->workers);
@@ -658,6 +668,9 @@ master_run(struct settings *set, const char *config_file,
 	on_signal(SIGHUP, master_signal, SA_RESTART);
 	on_signal(SIGPIPE, SIG_IGN, 0);
 
+	/* Counters every worker and the master add to. */
+	if (metrics_init(true) != 0)
+		log_msg(LOG_LVL_WARN, "no shared memory for metrics");
 	log_msg(LOG_LVL_INFO, "listening on %s with %lld workers%s%s",
 	    set->listen, set->workers, m.ra.drop ? " as " : "",
 	    m.ra.drop ? m.ra.name : "");

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "log.h"
 #include "meta.h"
+#include "metrics.h"
 #include "render.h"
 #include "service.h"
 
@@ -38,12 +39,18 @@ struct reqctx {
 };
 
 static int64_t
-monotonic_ms(void)
+monotonic_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t
+monotonic_ms(void)
+{
+	return monotonic_us() / 1000;
 }
 
 static void
@@ -67,18 +74,26 @@ try_cache(struct reqctx *rc, const char *course, struct trpc_result *out)
 	int				 m;
 
 	if ((e = cache_course_get(rc->svc->cache, course, (int)rc->lang,
-	    now)) == NULL)
+	    now)) == NULL) {
+		if (rc->svc->cache != NULL)
+			metrics_cache(false, false);
 		return false;
+	}
 	if (strcmp(e->owner, user) == 0) {
+		metrics_cache(false, true);
 		serve_cached(e, out);
 		return true;
 	}
 	if (!e->has_org) {
+		metrics_cache(false, true);
 		trpc_fail(out, TRPC_FORBIDDEN, MSG_FORBIDDEN);
 		return true;
 	}
-	if ((m = cache_member_get(rc->svc->cache, user, e->org, now)) < 0)
+	if ((m = cache_member_get(rc->svc->cache, user, e->org, now)) < 0) {
+		metrics_cache(false, false);
 		return false;
+	}
+	metrics_cache(false, true);
 	if (m == 1)
 		serve_cached(e, out);
 	else
@@ -151,8 +166,13 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 	/* Authentication first, as a protectedProcedure's middleware runs
 	 * before its input parser. */
 	if (!rc->auth_done) {
+		bool hit;
+
 		rc->auth = auth_verify_cached(&svc->auth, svc->tokens,
-		    rc->req->authorization, (int64_t)time(NULL), &rc->id);
+		    rc->req->authorization, (int64_t)time(NULL), &rc->id,
+		    &hit);
+		if (svc->tokens != NULL)
+			metrics_cache(true, hit);
 		rc->auth_done = true;
 		if (rc->auth != AUTH_OK)
 			log_msg(LOG_LVL_DEBUG, "token refused: %s",
@@ -211,6 +231,54 @@ static const struct trpc_proc procedures[] = {
 	{ "generation.getStatus", proc_get_status },
 };
 
+/* Count every call's outcome (trpc_limits.observe). */
+static void
+observe(const struct trpc_proc *proc, bool request, bool ok,
+    enum trpc_code code)
+{
+	metrics_call(request ? MP_NONE : proc == NULL ? MP_UNKNOWN :
+	    MP_GET_STATUS, ok, code);
+}
+
+/* The operational endpoints outside tRPC: metrics and health. Returns
+ * true when the request was one of them. */
+static bool
+operational(struct service *svc, const struct http_req *req,
+    struct http_resp *resp)
+{
+	const struct settings	*set = svc->set;
+	char			 path[300];
+	bool			 metrics, health;
+
+	snprintf(path, sizeof(path), "%s%s",
+	    req->script_name ? req->script_name : "",
+	    req->path_info ? req->path_info : "");
+	metrics = strcmp(set->metrics_path, "off") != 0 &&
+	    strcmp(path, set->metrics_path) == 0;
+	health = strcmp(set->health_path, "off") != 0 &&
+	    strcmp(path, set->health_path) == 0;
+	if (!metrics && !health)
+		return false;
+	http_resp_reset(resp);
+	http_resp_header(resp, "Cache-Control", "no-store");
+	http_resp_header(resp, "X-Content-Type-Options", "nosniff");
+	if (metrics) {
+		http_resp_header(resp, "Content-Type",
+		    "text/plain; version=0.0.4; charset=utf-8");
+		metrics_render(&resp->body);
+	} else if (db_ping(svc->db) == DB_OK) {
+		http_resp_header(resp, "Content-Type", "application/json");
+		buf_puts(&resp->body, "{\"status\":\"ok\"}");
+	} else {
+		resp->status = 503;
+		http_resp_header(resp, "Content-Type", "application/json");
+		buf_puts(&resp->body, "{\"status\":\"unavailable\"}");
+	}
+	if (req->method != NULL && strcmp(req->method, "HEAD") == 0)
+		buf_reset(&resp->body);
+	return true;
+}
+
 int
 service_init(struct service *svc, const struct settings *set)
 {
@@ -224,6 +292,7 @@ service_init(struct service *svc, const struct settings *set)
 	svc->limits.max_query = (size_t)set->max_query;
 	svc->limits.max_depth = 32;
 	svc->limits.superjson = set->superjson;
+	svc->limits.observe = observe;
 	svc->auth.keys = &set->keys;
 	svc->auth.leeway = set->jwt_leeway;
 	svc->auth.audience = set->jwt_audience;
@@ -259,15 +328,18 @@ service_handle(struct service *svc, const struct http_req *req,
 {
 	struct reqctx rc;
 
-	int64_t		 t0 = svc->set->access_log ? monotonic_ms() : 0;
+	int64_t		 t0 = monotonic_us();
 	char		 m[16], p[160];
 
+	if (operational(svc, req, resp))
+		return;
 	memset(&rc, 0, sizeof(rc));
 	rc.svc = svc;
 	rc.req = req;
 	rc.lang = accept_lang_prefers_en(req->accept_language) ? GL_EN : GL_RU;
 	trpc_handle(&svc->limits, procedures,
 	    sizeof(procedures) / sizeof(procedures[0]), &rc, req, resp);
+	metrics_latency((uint64_t)(monotonic_us() - t0));
 	/* One line per request, off by default (nginx logs requests). No
 	 * query string: it carries the input. */
 	if (svc->set->access_log) {
@@ -280,7 +352,7 @@ service_handle(struct service *svc, const struct http_req *req,
 		log_msg(LOG_LVL_INFO, "access: %s %s %d %lld ms",
 		    log_escape(meth, strlen(meth), m, sizeof(m)),
 		    log_escape(full, strlen(full), p, sizeof(p)),
-		    resp->status, (long long)(monotonic_ms() - t0));
+		    resp->status, (long long)(monotonic_us() - t0) / 1000);
 	}
 }
 

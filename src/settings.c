@@ -55,6 +55,8 @@ struct str_setting {
 static const struct str_setting str_settings[] = {
 	{ "DATABASE_URL", OFF(database_url), NULL },
 	{ "TRPC_BASE", OFF(trpc_base), "/trpc" },
+	{ "METRICS_PATH", OFF(metrics_path), "/metrics" },
+	{ "HEALTH_PATH", OFF(health_path), "/healthz" },
 	{ "LISTEN", OFF(listen), NULL },
 	{ "RUN_AS_USER", OFF(run_as_user), NULL },
 	{ "RUN_AS_GROUP", OFF(run_as_group), NULL },

@@ -153,6 +153,7 @@ struct call {
 
 /* Everything parsed from one request; freed by req_free(). */
 struct treq {
+	const struct trpc_limits *lim;
 	bool		 batch;
 	bool		 stream;
 	bool		 sj;		/* superjson transformer */
@@ -215,6 +216,8 @@ request_error(struct http_resp *resp, const struct treq *t,
 {
 	size_t i, n;
 
+	if (t->lim != NULL && t->lim->observe != NULL)
+		t->lim->observe(NULL, true, false, c);
 	http_resp_reset(resp);
 	standard_headers(resp, true);
 	if (t->stream && t->batch && t->ncalls > 0) {
@@ -442,6 +445,7 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 	bool			 post;
 
 	memset(&t, 0, sizeof(t));
+	t.lim = lim;
 	t.sj = lim->superjson;
 	buf_init(&t.path);
 	buf_init(&t.raw_input);
@@ -584,6 +588,10 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 			    "Internal server error");
 	}
 
+	if (lim->observe != NULL)
+		for (i = 0; i < t.ncalls; i++)
+			lim->observe(t.calls[i].proc, false, res[i].ok,
+			    res[i].code);
 	standard_headers(resp, true);
 	if (t.stream) {
 		/* JSONL: superjson wraps the line once, not each value. */
@@ -612,6 +620,7 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 		struct treq none;
 
 		memset(&none, 0, sizeof(none));
+		none.lim = t.lim;
 		none.sj = t.sj;
 		request_error(resp, &none, TRPC_INTERNAL_SERVER_ERROR,
 		    "Internal server error");

@@ -84,6 +84,8 @@ struct trpc_proc {
 	trpc_proc_fn	 fn;
 };
 
+struct trpc_proc;
+
 struct trpc_limits {
 	const char	*base;		/* "/trpc" */
 	size_t		 max_batch;	/* calls in one batch */
@@ -91,6 +93,10 @@ struct trpc_limits {
 	size_t		 max_query;	/* QUERY_STRING bytes */
 	int		 max_depth;	/* JSON nesting */
 	bool		 superjson;	/* the superjson transformer */
+	/* Called once per call outcome (proc NULL: no such procedure) and
+	 * once for a request-level error (request true); may be NULL. */
+	void		(*observe)(const struct trpc_proc *proc, bool request,
+			    bool ok, enum trpc_code code);
 };
 
 /*

@@ -227,24 +227,27 @@ START_TEST(test_cache)
 	struct auth_cache	*c = auth_cache_new(1);
 	struct auth_identity	 id;
 	char			*ha = mint(&a), *hb = mint(&b), *hbad = mint(&bad);
+	bool			 hit;
 
 	ck_assert_ptr_nonnull(c);
 	ck_assert_ptr_null(auth_cache_new(0));
-	ck_assert_int_eq(auth_verify_cached(&cfg, c, ha, NOW, &id), AUTH_OK);
+	ck_assert_int_eq(auth_verify_cached(&cfg, c, ha, NOW, &id, &hit), AUTH_OK);
 	ck_assert_str_eq(id.user_id, USER);
+	ck_assert(!hit);
 	memset(&id, 0, sizeof(id));
-	ck_assert_int_eq(auth_verify_cached(&cfg, c, ha, NOW + 10, &id), AUTH_OK);
+	ck_assert_int_eq(auth_verify_cached(&cfg, c, ha, NOW + 10, &id, &hit), AUTH_OK);
+	ck_assert(hit);
 	ck_assert_str_eq(id.user_id, USER);
-	ck_assert_int_eq(auth_verify_cached(&cfg, c, hb, NOW, &id), AUTH_OK);
+	ck_assert_int_eq(auth_verify_cached(&cfg, c, hb, NOW, &id, &hit), AUTH_OK);
 	ck_assert_str_eq(id.user_id, "99999999-2222-3333-4444-555555555555");
-	ck_assert_int_eq(auth_verify_cached(&cfg, c, ha, NOW, &id), AUTH_OK);
+	ck_assert_int_eq(auth_verify_cached(&cfg, c, ha, NOW, &id, &hit), AUTH_OK);
 	ck_assert_str_eq(id.user_id, USER);
 	/* past exp + leeway the cached entry is not used */
-	ck_assert_int_eq(auth_verify_cached(&cfg, c, ha, 1800003600 + 31, &id),
+	ck_assert_int_eq(auth_verify_cached(&cfg, c, ha, 1800003600 + 31, &id, &hit),
 	    AUTH_EXPIRED);
-	ck_assert_int_eq(auth_verify_cached(&cfg, c, hbad, NOW, &id), AUTH_INVALID);
-	ck_assert_int_eq(auth_verify_cached(&cfg, c, hbad, NOW, &id), AUTH_INVALID);
-	ck_assert_int_eq(auth_verify_cached(&cfg, NULL, ha, NOW, &id), AUTH_OK);
+	ck_assert_int_eq(auth_verify_cached(&cfg, c, hbad, NOW, &id, &hit), AUTH_INVALID);
+	ck_assert_int_eq(auth_verify_cached(&cfg, c, hbad, NOW, &id, &hit), AUTH_INVALID);
+	ck_assert_int_eq(auth_verify_cached(&cfg, NULL, ha, NOW, &id, &hit), AUTH_OK);
 	auth_cache_free(c);
 	free(ha);
 	free(hb);

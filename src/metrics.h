@@ -1,0 +1,57 @@
+/*
+ * metrics.h - counters in the Prometheus text format. In the standalone pool
+ * they live in memory the master maps before forking, so every worker (and
+ * the master, for restarts) adds to the same numbers and any worker answers
+ * a scrape for the whole pool; elsewhere they are per process.
+ */
+#ifndef CS_METRICS_H
+#define CS_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "trpc.h"
+
+/* Procedures, for the calls counter. */
+enum metrics_proc {
+	MP_GET_STATUS,		/* generation.getStatus */
+	MP_UNKNOWN,		/* anything else (404) */
+	MP_NONE,		/* request-level errors, before any call */
+	MP__MAX
+};
+
+enum metrics_db {
+	MDB_UNAVAILABLE,
+	MDB_TIMEOUT,
+	MDB_SCHEMA,
+	MDB_OTHER,
+	MDB__MAX
+};
+
+enum metrics_restart {
+	MR_CRASH,
+	MR_RECYCLE,
+	MR_RELOAD,
+	MR__MAX
+};
+
+/*
+ * Map the counters shared (MAP_SHARED, before fork) or private. Calling it
+ * again is a no-op. Returns 0, or -1 when memory cannot be had (the
+ * counters then stay off and every call below does nothing).
+ */
+int	 metrics_init(bool shared);
+
+/* One call's outcome: ok, or the error code. */
+void	 metrics_call(enum metrics_proc, bool ok, enum trpc_code);
+/* One request's time, in microseconds. */
+void	 metrics_latency(uint64_t us);
+void	 metrics_db_reconnect(void);
+void	 metrics_db_error(enum metrics_db);
+void	 metrics_cache(bool token_cache, bool hit);
+void	 metrics_restart(enum metrics_restart);
+/* Append the exposition (text format 0.0.4) to out. */
+void	 metrics_render(struct buf *out);
+
+#endif
