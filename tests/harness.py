@@ -549,17 +549,21 @@ def _user_exists(name):
 # ----------------------------------------------------------------------------- Service
 
 class Service:
-    """The service's FastCGI workers, started with
-    `spawn-fcgi -s SOCK -F N -P PIDFILE -- BIN`.
+    """The service's FastCGI workers, in one of two deployments (mode):
 
-    spawn-fcgi points the workers' stdout/stderr at /dev/null, so the binary is
-    started through `sh -c 'exec BIN 2>>LOG'`: stderr lands in <root>/service.log.
-    The environment is the caller's minus SERVICE_VARS, plus `env` (a value None
-    removes a variable).
+    "pool"        the service's own master: `BIN --listen unix:SOCK --workers N`
+                  (the default; COURSEGEN_MODE overrides it for a whole run);
+    "spawn-fcgi"  `spawn-fcgi -s SOCK -F N -P PIDFILE -- BIN`, the socket on fd 0.
+
+    spawn-fcgi points the workers' stdout/stderr at /dev/null, so there the binary
+    is started through `sh -c 'exec BIN 2>>LOG'`; the master's stderr goes to the
+    log directly. Either way stderr lands in <root>/service.log. The environment is
+    the caller's minus SERVICE_VARS, plus `env` (a value None removes a variable).
+    As root the pool's workers run as `user`, else nobody (RUN_AS_USER).
     """
 
     def __init__(self, root, env, workers=2, binary=None, sock=None, wrapper=None,
-                 user=None, socket_owner=None):
+                 user=None, socket_owner=None, mode=None):
         self.root = os.path.abspath(root)
         self.binary = os.path.abspath(binary or os.environ.get("COURSEGEN_BIN") or
                                       os.path.join(REPO, "src", "coursegen-status"))
@@ -573,6 +577,10 @@ class Service:
         self.wrapper = list(wrapper)
         self.user = user                  # run workers as this user (root only)
         self.socket_owner = socket_owner  # chown the socket to this user (root only)
+        self.mode = mode or os.environ.get("COURSEGEN_MODE") or "pool"
+        if self.mode not in ("pool", "spawn-fcgi"):
+            raise HarnessError("unknown service mode %r" % self.mode)
+        self.master = None
         self.pids = []
 
     def __repr__(self):
@@ -603,6 +611,8 @@ class Service:
                 os.unlink(f)
             except FileNotFoundError:
                 pass
+        if self.mode == "pool":
+            return self._start_pool()
         cmd = ["spawn-fcgi", "-s", self.sock, "-F", str(self.workers), "-P", self.pidfile]
         if _is_root() and self.user:
             g = grp.getgrgid(pwd.getpwnam(self.user).pw_gid).gr_name
@@ -622,6 +632,38 @@ class Service:
                 p.returncode, err, tail(self.logfile)))
         return self
 
+    def _start_pool(self, timeout=15.0):
+        env = self.full_env()
+        if _is_root():
+            env["RUN_AS_USER"] = self.user or env.get("RUN_AS_USER") or "nobody"
+        cmd = self.wrapper + [self.binary, "--listen", "unix:" + self.sock,
+                              "--workers", str(self.workers)]
+        _Cleanup.add(self)
+        with open(self.logfile, "ab") as log:
+            self.master = subprocess.Popen(cmd, env=env, cwd="/", stdin=subprocess.DEVNULL,
+                                           stdout=log, stderr=log, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            self.pids = self._children()
+            if len(self.pids) >= self.workers and os.path.exists(self.sock):
+                return self
+            if self.master.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise HarnessError("the pool did not start\n--- service log ---\n%s"
+                                   % tail(self.logfile))
+            time.sleep(0.05)
+
+    def _children(self):
+        """The pool master's current children (its workers)."""
+        if self.master is None:
+            return []
+        pid = self.master.pid
+        try:
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                return [int(p) for p in f.read().split()]
+        except OSError:
+            return []
+
     def _read_pids(self):
         try:
             with open(self.pidfile) as f:
@@ -636,7 +678,9 @@ class Service:
                    for a in args)
 
     def alive_pids(self):
-        """Worker pids (from the pidfile) that are still running."""
+        """Worker pids that are still running (the pool's: its current children)."""
+        if self.mode == "pool":
+            return [p for p in self._children() if _pid_alive(p)]
         return [p for p in self.pids if _pid_alive(p) and self._ours(p)]
 
     def leftover_pids(self):
@@ -648,6 +692,15 @@ class Service:
         sure (via /proc) that no process holds the socket any more; remove the socket.
         Raises HarnessError if something survives SIGKILL."""
         targets = set(self.alive_pids()) | self.leftover_pids()
+        if self.master is not None and self.master.poll() is None:
+            # The master drains its workers and exits; wait for it first.
+            self.master.send_signal(signal.SIGTERM)
+            try:
+                self.master.wait(timeout=timeout + 10)
+            except subprocess.TimeoutExpired:
+                self.master.kill()
+                self.master.wait()
+        self.master = None
         for pid in targets:
             _signal(pid, signal.SIGTERM)
         left = _wait_gone(targets, timeout)
@@ -952,7 +1005,7 @@ class Stack:
 
     Stack(workers=2, env=None, secret=DEFAULT_SECRET, port=None, root=None,
           database_url=None, apply_sql=True, sample=True, binary=None, nginx=True,
-          web=False)
+          web=False, mode=None)
 
     root          directory for everything (default: a new temp dir, removed on close;
                   a given root is kept, its subdirectories recreated)
@@ -960,6 +1013,7 @@ class Stack:
                   apply_sql/sample say whether sql/ and sql/sample/ are applied to it
     env           extra service environment (value None removes a variable)
     web           also serve web/ (the progress page) at /progress/ (page_url())
+    mode          "pool" (the service's own master, default) or "spawn-fcgi" (Service)
 
     With a throwaway cluster the worker role coursegen_worker (sql/005-worker-role.sql)
     gets a password too: worker_url connects as it, simulate() runs the simulator.
@@ -969,9 +1023,10 @@ class Stack:
 
     def __init__(self, workers=2, env=None, secret=DEFAULT_SECRET, port=None, root=None,
                  database_url=None, apply_sql=True, sample=True, binary=None, nginx=True,
-                 web=False):
+                 web=False, mode=None):
         _exit_on_sigterm()
         self.web = web
+        self.mode = mode
         self.worker_url = None
         self.simulators = []
         self.secret = secret
@@ -1023,7 +1078,8 @@ class Stack:
                         run_psql(["-d", self.database_url], fh.read())
         self.service = Service(os.path.join(self.root, "log"), self._service_env(),
                                workers=workers, binary=binary,
-                               sock=os.path.join(self.root, "run", "fcgi.sock"))
+                               sock=os.path.join(self.root, "run", "fcgi.sock"),
+                               mode=self.mode)
         self.service.start()
         if nginx:
             self.nginx = Nginx(os.path.join(self.root, "nginx"), self.service.sock,

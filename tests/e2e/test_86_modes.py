@@ -1,12 +1,13 @@
 """The three deployments answer alike, byte for byte (issue 3).
 
-One database, three fronts:
+One database, four fronts:
+  nginx   -> spawn-fcgi's workers, the socket on fd 0 (the standard way);
   nginx   -> the service's own standalone pool (coursegen-status --listen, master +
              workers), with the shipped nginx config;
   Apache  -> mod_fcgid, the service on the socket in fd 0 (no master), with the shipped
              apache/coursegen-status-fcgid.conf;
   Apache  -> mod_cgi, one process per request, with apache/coursegen-status-cgi.conf.
-Every request of a table goes to all three; status, body and the service's headers
+Every request of a table goes to all four; status, body and the service's headers
 must be identical. A few calls are also checked for their meaning, so that three
 identical wrong answers cannot pass.
 """
@@ -20,6 +21,7 @@ from apache import Apache, Pool
 
 STACK = None
 FRONTS = {}
+SPAWN_ANSWERS = {}
 
 C_DONE = cid("modes-completed")
 C_FAIL = cid("modes-failed")
@@ -43,7 +45,7 @@ class Front:
 
 def setUpModule():
     global STACK
-    STACK = start_stack(workers=1)
+    STACK = start_stack(workers=2, mode="spawn-fcgi")
     try:
         insert_courses(STACK, [
             dict(id=C_DONE, gen_status="completed",
@@ -59,7 +61,9 @@ def setUpModule():
             dict(id=C_OTHER, gen_status="completed", owner=OUTSIDER, org=None),
         ])
         env = STACK._service_env()
-        # nginx now talks to the standalone pool instead of spawn-fcgi's workers.
+        # The spawn-fcgi answers first, then nginx talks to the standalone pool.
+        FRONTS["spawn"] = (Front("nginx+spawn-fcgi", STACK.url), None)
+        SPAWN_ANSWERS.update({c[0]: answer(FRONTS["spawn"][0], *c[1:]) for c in cases()})
         sock = STACK.service.sock
         STACK.service.stop()
         pool = Pool(os.path.join(STACK.root, "pool"), sock, env, workers=2).start()
@@ -74,7 +78,8 @@ def setUpModule():
 
 def tearDownModule():
     for _front, proc in FRONTS.values():
-        proc.close()
+        if proc is not None:
+            proc.close()
     FRONTS.clear()
     if STACK is not None:
         stop_stack(STACK)
@@ -140,10 +145,12 @@ class SameEverywhere(unittest.TestCase):
         for name, method, tgt, headers, body in cases():
             with self.subTest(case=name):
                 got = {n: answer(FRONTS[n][0], method, tgt, headers, body) for n in names}
-                ref = got["pool"]
+                ref = SPAWN_ANSWERS[name]
+                self.assertEqual(got["pool"], ref, "nginx+pool differs from "
+                                 "nginx+spawn-fcgi for %s" % name)
                 for n in names[1:]:
-                    self.assertEqual(got[n], ref, "%s differs from nginx+pool for %s"
-                                     % (FRONTS[n][0].name, name))
+                    self.assertEqual(got[n], ref, "%s differs from nginx+spawn-fcgi "
+                                     "for %s" % (FRONTS[n][0].name, name))
 
     def test_answers_mean_what_they_should(self):
         """Identical is not enough: the answers are the right ones."""
