@@ -1,0 +1,823 @@
+#!/usr/bin/env python3
+"""bench.py: coursegen-status against its ceilings and the Node tRPC peer, in one run.
+
+    python3 bench/bench.py                 # what `make bench` runs
+    python3 bench/bench.py --help
+
+Starts everything itself in a temporary directory and stops it at the end:
+  - a throwaway PostgreSQL (tests/harness.py) with sql/ applied and bench/gen-data.sql
+    (100,000 courses, 10,000 users, 1,000 organizations by default);
+  - the stacks, all idle but the one being measured:
+      service   nginx (shipped site config) -> spawn-fcgi workers of src/coursegen-status
+      fixed     the same nginx config -> the same number of bench/fixed-responder workers
+                answering a fixed body of the service's size (transport ceiling)
+      node      bench/peers/trpc-node (@trpc/server v11 standalone, zod, pg, jose),
+                pg pool of the same size as the worker count
+      pgbench   pgbench -M prepared running the service's SQL (database ceiling), as many
+                connections as the service holds (one per worker)
+    and, on request, variants of the service (keep_conn, DB_PREPARE=0, PgBouncer, pools);
+  - checks before measuring that service and peer give the same answers on a sample;
+  - drives wrk (bench/pairs.lua) with random authorized (course, token) pairs over all
+    courses (misses, CACHE_TTL_MS=0 so every request reaches the database) and over a hot
+    set (hits, default cache), interleaving the stacks round by round;
+  - prints one table (medians over the rounds): requests/s, p50, p99, errors, memory, and
+    the ratios of the service to each other stack. --json FILE keeps every figure.
+
+Memory is sampled every 0.5 s during each run, the peak kept: "app" is the RSS of the
+workers (all service workers together, the Node process, the pgbench client), "stack" is
+app + nginx (master and workers) + the PSS of the PostgreSQL backends serving that stack.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH_DIR)
+sys.path.insert(0, os.path.join(REPO, "tests"))
+import harness  # noqa: E402
+from harness import HarnessError, Nginx, Postgres, Service, free_port, port_open  # noqa: E402
+from mint_token import mint, standard_claims  # noqa: E402
+
+PEER_DIR = os.path.join(BENCH_DIR, "peers", "trpc-node")
+SECRET = "coursegen-bench-secret-0123456789abcdef"
+SERVICE_QUERY_RE = re.compile(r'const char db_status_query\[\] =\s*((?:"[^"]*"\s*)+);')
+
+
+def log(msg):
+    sys.stderr.write("bench: %s\n" % msg)
+    sys.stderr.flush()
+
+
+def service_query():
+    """db_status_query from src/db.c (the C string literal pieces joined)."""
+    with open(os.path.join(REPO, "src", "db.c")) as f:
+        m = SERVICE_QUERY_RE.search(f.read())
+    if not m:
+        raise HarnessError("db_status_query not found in src/db.c")
+    return "".join(re.findall(r'"([^"]*)"', m.group(1)))
+
+
+# ----------------------------------------------------------------------------- plumbing
+
+class BenchPostgres(Postgres):
+    """The harness's cluster with room for the data and the connections of every stack."""
+
+    def _write_conf(self):
+        super()._write_conf()
+        with open(os.path.join(self.data, "postgresql.auto.conf"), "a") as f:
+            f.write("max_connections = 300\n"
+                    "shared_buffers = 512MB\n"
+                    "max_wal_size = 4GB\n"
+                    "wal_level = replica\n"
+                    "max_wal_senders = 4\n"
+                    "hot_standby = on\n")
+
+
+class BenchNginx(Nginx):
+    """The shipped site and locations files, as the harness writes them, with:
+    worker_processes, worker_connections for 256+ clients, no access log (for every
+    stack alike), and optionally fastcgi_keep_conn on + upstream keepalive, or several
+    upstream servers (pools)."""
+
+    def __init__(self, root, socks, port=None, workers=2, keepalive=0):
+        super().__init__(root, socks[0], port=port)
+        self.socks = list(socks)
+        self.nworkers = workers
+        self.keepalive = keepalive
+
+    def write_config(self):
+        conf = super().write_config()
+        with open(conf) as f:
+            s = f.read()
+        s = s.replace("worker_processes 1;", "worker_processes %d;" % self.nworkers)
+        s = s.replace("worker_connections 256;", "worker_connections 8192;")
+        s = re.sub(r"access_log [^;]+;", "access_log off;", s)
+        with open(conf, "w") as f:
+            f.write(s)
+        site = os.path.join(self.root, harness.SITE_CONF)
+        with open(site) as f:
+            s = f.read()
+        line = "server unix:%s;" % self.socks[0]
+        if line not in s:
+            raise HarnessError("upstream server line not found in %s" % site)
+        repl = "\n    ".join("server unix:%s;" % p for p in self.socks)
+        if self.keepalive:
+            repl += "\n    keepalive %d;" % self.keepalive
+        s = s.replace(line, repl)
+        with open(site, "w") as f:
+            f.write(s)
+        if self.keepalive:
+            loc = os.path.join(self.root, "snippets", harness.LOCATIONS_CONF)
+            with open(loc) as f:
+                s = f.read()
+            if "fastcgi_keep_conn off;" not in s:
+                raise HarnessError("fastcgi_keep_conn off; not in the locations file")
+            s = s.replace("fastcgi_keep_conn off;", "fastcgi_keep_conn on;")
+            with open(loc, "w") as f:
+                f.write(s)
+        return conf
+
+
+def children_of(pid):
+    """All descendants of pid (from /proc)."""
+    kids = {}
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % e) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        kids.setdefault(ppid, []).append(int(e))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for c in kids.get(p, []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def rss_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pss_kb(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+# ----------------------------------------------------------------------------- stacks
+
+class Stack:
+    """One thing measured. url: where wrk sends requests (None for pgbench)."""
+    name = "?"
+    url = None
+
+    def app_pids(self):
+        return []
+
+    def front_pids(self):
+        return []
+
+    appname = None   # application_name of its PostgreSQL connections
+
+    def stop(self):
+        pass
+
+
+class FcgiStack(Stack):
+    """nginx (shipped config) in front of spawn-fcgi pools of `binary`."""
+
+    def __init__(self, name, root, binary, env, workers, pools=1, keepalive=0,
+                 nginx_workers=2, appname=None):
+        self.name = name
+        self.appname = appname
+        self.services = []
+        os.makedirs(root, exist_ok=True)
+        per = [workers // pools + (1 if i < workers % pools else 0) for i in range(pools)]
+        for i, n in enumerate(per):
+            d = os.path.join(root, "pool%d" % i)
+            s = Service(d, env, workers=n, binary=binary, wrapper=[],
+                        sock=os.path.join(d, "fcgi.sock"))
+            s.start()
+            self.services.append(s)
+        self.nginx = BenchNginx(os.path.join(root, "nginx"), [s.sock for s in self.services],
+                                workers=nginx_workers, keepalive=keepalive).start()
+        self.url = "http://127.0.0.1:%d" % self.nginx.port
+
+    def app_pids(self):
+        return [p for s in self.services for p in s.alive_pids()]
+
+    def front_pids(self):
+        if not self.nginx.proc:
+            return []
+        return [self.nginx.proc.pid] + children_of(self.nginx.proc.pid)
+
+    def stop(self):
+        self.nginx.stop()
+        for s in self.services:
+            s.stop()
+
+
+class NodeStack(Stack):
+    def __init__(self, root, dsn, pool):
+        self.name = "node"
+        self.appname = "coursegen-status-trpc-peer"
+        self.port = free_port()
+        env = dict(os.environ, DATABASE_URL=dsn, JWT_SECRET=SECRET, PORT=str(self.port),
+                   POOL_SIZE=str(pool), NODE_ENV="production")
+        self.logfile = os.path.join(root, "node.log")
+        os.makedirs(root, exist_ok=True)
+        with open(self.logfile, "ab") as lf:
+            self.proc = subprocess.Popen(["node", "server.js"], cwd=PEER_DIR, env=env,
+                                         stdin=subprocess.DEVNULL, stdout=lf, stderr=lf,
+                                         start_new_session=True)
+        deadline = time.monotonic() + 20
+        while not port_open(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise HarnessError("node peer did not start:\n" + harness.tail(self.logfile))
+            time.sleep(0.05)
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def app_pids(self):
+        return [self.proc.pid] if self.proc and self.proc.poll() is None else []
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc = None
+
+
+class PgbenchStack(Stack):
+    """pgbench -M prepared with the service's SQL over `npairs` authorized pairs chosen at
+    random. pgbench can only draw numbers, so the script picks pair i with \\set and an
+    \\if chain; each branch is the service's statement with its two parameters bound
+    from -D variables (text parameters, as libpq sends them), prepared once per
+    connection as the service prepares its one statement."""
+
+    def __init__(self, root, pg, pairs, conns, npairs=128):
+        self.name = "pgbench"
+        self.appname = "pgbench"
+        self.pg = pg
+        self.root = root
+        self.conns = conns
+        os.makedirs(root, exist_ok=True)
+        q = service_query()
+        chosen = pairs[:npairs]
+        lines = ["\\set i random(0, %d)" % (len(chosen) - 1)]
+        self.defs = []
+        for i, (c, u) in enumerate(chosen):
+            lines.append(("\\if :i = %d" if i == 0 else "\\elif :i = %d") % i)
+            lines.append(q.replace("$1", ":c%d" % i).replace("$2", ":u%d" % i) + ";")
+            self.defs += ["-D", "c%d=%s" % (i, c), "-D", "u%d=%s" % (i, u)]
+        lines.append("\\endif")
+        self.script = os.path.join(root, "status.sql")
+        with open(self.script, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.proc = None
+
+    def run(self, duration):
+        logdir = tempfile.mkdtemp(prefix="pgb-", dir=self.root)
+        os.chmod(logdir, 0o777)
+        cmd = ["pgbench", "-n", "-M", "prepared", "-c", str(self.conns),
+               "-j", str(min(self.conns, 2)), "-T", str(duration), "-f", self.script,
+               "-h", self.pg.sockdir, "-p", str(self.pg.port), "-U", "postgres",
+               "-l", "--sampling-rate=0.1", "--log-prefix=%s/pgb" % logdir] + self.defs + \
+              [self.pg.dbname]
+        env = dict(os.environ, PGAPPNAME="pgbench")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=env, cwd=logdir)
+        return self.proc, logdir
+
+    def app_pids(self):
+        return [self.proc.pid] if self.proc and self.proc.poll() is None else []
+
+    @staticmethod
+    def parse(out, err, logdir, duration):
+        m = re.search(r"number of transactions actually processed: (\d+)", out)
+        failed = re.search(r"number of failed transactions: (\d+)", out)
+        tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out)
+        if not (m and tps):
+            raise HarnessError("pgbench failed:\n%s\n%s" % (out, err))
+        lat = []
+        for fn in os.listdir(logdir):
+            with open(os.path.join(logdir, fn)) as f:
+                for line in f:
+                    p = line.split()
+                    if len(p) >= 3:
+                        lat.append(int(p[2]))
+        shutil.rmtree(logdir, ignore_errors=True)
+        lat.sort()
+
+        def pct(q):
+            return lat[min(len(lat) - 1, int(q * len(lat)))] if lat else 0
+        return {"requests": int(m.group(1)), "rps": float(tps.group(1)),
+                "p50_us": pct(0.50), "p99_us": pct(0.99), "max_us": lat[-1] if lat else 0,
+                "errors": int(failed.group(1)) if failed else 0, "non2xx": 0, "sockerr": 0}
+
+
+# ----------------------------------------------------------------------------- data
+
+def pair_path(course):
+    return "/trpc/generation.getStatus?input=" + urllib.parse.quote(
+        json.dumps({"courseId": course}, separators=(",", ":")), safe="")
+
+
+class Data:
+    def __init__(self, pg, courses, users, orgs, root):
+        self.pg = pg
+        t0 = time.monotonic()
+        run = harness.run_psql(["-h", pg.sockdir, "-p", str(pg.port), "-U", "postgres",
+                                "-d", pg.dbname, "-v", "courses=%d" % courses,
+                                "-v", "users=%d" % users, "-v", "orgs=%d" % orgs,
+                                "-f", os.path.join(BENCH_DIR, "gen-data.sql")])
+        del run
+        self.gen_seconds = time.monotonic() - t0
+        rows = pg.psql("SELECT course_id, user_id, hot FROM bench_pairs ORDER BY n")
+        self.misses, self.hits = [], []
+        for line in rows.splitlines():
+            c, u, hot = line.split("|")
+            (self.hits if hot == "t" else self.misses).append((c, u))
+        self.counts = dict(x.split("|") for x in pg.psql(
+            "SELECT coalesce(generation_status, 'NULL'), count(*) FROM courses "
+            "GROUP BY 1 ORDER BY 1").splitlines())
+        self.nmembers = int(pg.psql("SELECT count(*) FROM user_organizations").strip())
+        self.tokens = {}
+        self.files = {}
+        for kind, pairs in (("misses", self.misses), ("hits", self.hits)):
+            path = os.path.join(root, "pairs-%s.txt" % kind)
+            with open(path, "w") as f:
+                for c, u in pairs:
+                    f.write("%s\t%s\n" % (pair_path(c), self.token(u)))
+            self.files[kind] = path
+        log("data: %d courses (%s), %d memberships, %d miss pairs, %d hot pairs, %.1f s" % (
+            courses, ", ".join("%s %s" % kv for kv in self.counts.items()), self.nmembers,
+            len(self.misses), len(self.hits), self.gen_seconds))
+
+    def token(self, user):
+        t = self.tokens.get(user)
+        if t is None:
+            t = self.tokens[user] = mint(SECRET, standard_claims(user, 6 * 3600))
+        return t
+
+
+def http_get(url, path, token):
+    import http.client
+    u = urllib.parse.urlparse(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    try:
+        conn.request("GET", path, headers={"Authorization": "Bearer " + token})
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+ETA_RE = re.compile(rb'"estimatedRemainingSeconds":(\d+)')
+
+
+def _same(a, b):
+    """Equal bodies, but for the ETA, which depends on the database's now() and may
+    move by a second or two between the two requests."""
+    ea, eb = ETA_RE.search(a), ETA_RE.search(b)
+    if ea and eb and abs(int(ea.group(1)) - int(eb.group(1))) <= 2:
+        return ETA_RE.sub(b"", a) == ETA_RE.sub(b"", b)
+    return a == b
+
+
+def check_same_answers(data, a, b, n=300):
+    """Same status and body from stacks a and b for n pairs (misses and hits). Returns
+    (checked, mismatches, bodies of a)."""
+    import random
+    rnd = random.Random(5)
+    sample = rnd.sample(data.misses, min(n, len(data.misses))) + data.hits[:20]
+    bad, bodies = [], []
+    for c, u in sample:
+        t = data.token(u)
+        sa, ba = http_get(a.url, pair_path(c), t)
+        sb, bb = http_get(b.url, pair_path(c), t)
+        bodies.append(ba)
+        if sa != 200 or sb != 200 or not _same(ba, bb):
+            bad.append((c, u, sa, ba[:300], sb, bb[:300]))
+    return len(sample), bad, bodies
+
+
+# ----------------------------------------------------------------------------- measuring
+
+class MemSampler(threading.Thread):
+    def __init__(self, stack, pg):
+        super().__init__(daemon=True)
+        self.stack, self.pg = stack, pg
+        self.stopped = threading.Event()
+        self.peak = {"app_kb": 0, "app_pss_kb": 0, "front_kb": 0, "db_kb": 0,
+                     "stack_kb": 0}
+        self.backends = []
+
+    def run(self):
+        while not self.stopped.wait(0.5):
+            self.sample()
+
+    def sample(self):
+        pids = self.stack.app_pids()
+        app = sum(rss_kb(p) for p in pids)
+        app_pss = sum(pss_kb(p) for p in pids)
+        front = sum(rss_kb(p) for p in self.stack.front_pids())
+        db = sum(pss_kb(p) for p in self.backends)
+        cur = {"app_kb": app, "app_pss_kb": app_pss, "front_kb": front, "db_kb": db, "stack_kb": app + front + db}
+        for k, v in cur.items():
+            self.peak[k] = max(self.peak[k], v)
+
+
+def backend_pids(pg, appname):
+    if not appname:
+        return []
+    out = pg.psql("SELECT pid FROM pg_stat_activity WHERE application_name = '%s'" % appname)
+    return [int(x) for x in out.split()]
+
+
+def run_wrk(url, pairs_file, conns, duration, threads=2):
+    cmd = ["wrk", "-t", str(min(threads, conns)), "-c", str(conns), "-d", "%ds" % duration,
+           "--timeout", "5s", "-s", os.path.join(BENCH_DIR, "pairs.lua"), url, "--",
+           pairs_file]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def parse_wrk(out, err):
+    js = [l for l in out.splitlines() if l.startswith("{")]
+    if not js:
+        raise HarnessError("wrk failed:\n%s\n%s" % (out, err))
+    r = json.loads(js[-1])
+    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    r["non2xx"] = r["status"]
+    r["sockerr"] = r["connect"] + r["read"] + r["write"] + r["timeout"]
+    r["errors"] = r["non2xx"] + r["sockerr"]
+    return r
+
+
+def measure(stack, pg, data, kind, conns, duration):
+    sampler = MemSampler(stack, pg)
+    if isinstance(stack, PgbenchStack):
+        proc, logdir = stack.run(duration)
+        time.sleep(min(1.0, duration / 4))
+        sampler.backends = backend_pids(pg, stack.appname)
+        sampler.start()
+        out, err = proc.communicate(timeout=duration + 60)
+        sampler.stopped.set()
+        r = PgbenchStack.parse(out, err, logdir, duration)
+    else:
+        sampler.backends = backend_pids(pg, stack.appname)
+        sampler.start()
+        proc = run_wrk(stack.url, data.files[kind], conns, duration)
+        out, err = proc.communicate(timeout=duration + 60)
+        sampler.stopped.set()
+        r = parse_wrk(out, err)
+    sampler.join()
+    r.update(sampler.peak)
+    return r
+
+
+def med(rs, key):
+    return statistics.median(r[key] for r in rs)
+
+
+def summarize(rs):
+    return {"rps": med(rs, "rps"), "p50_us": med(rs, "p50_us"), "p99_us": med(rs, "p99_us"),
+            "errors": sum(r["errors"] for r in rs), "non2xx": sum(r["non2xx"] for r in rs),
+            "sockerr": sum(r["sockerr"] for r in rs), "app_kb": max(r["app_kb"] for r in rs),
+            "front_kb": max(r["front_kb"] for r in rs), "db_kb": max(r["db_kb"] for r in rs),
+            "stack_kb": max(r["stack_kb"] for r in rs),
+            "app_pss_kb": max(r["app_pss_kb"] for r in rs), "rounds": len(rs),
+            "requests": sum(r["requests"] for r in rs)}
+
+
+def fmt_table(results, ref="service"):
+    """results: list of (scenario, conns, stack, summary). One text table."""
+    hdr = ("%-8s %5s %-17s %9s %8s %8s %7s %8s %8s %9s  %s" % (
+        "load", "conns", "stack", "req/s", "p50 ms", "p99 ms", "errors", "app RSS",
+        "app PSS", "stack MiB", "service vs this (req/s, p99, app mem)"))
+    out = [hdr, "-" * len(hdr)]
+    for (scen, conns), group in _group(results):
+        refs = {s: v for (_, _, s, v) in group}
+        base = refs.get(ref)
+        for (_, _, name, v) in group:
+            ratio = ""
+            if base and name != ref and v["rps"] > 0:
+                ratio = "%.2fx req/s" % (base["rps"] / v["rps"])
+                if v["p99_us"]:
+                    ratio += ", %.2fx p99" % (base["p99_us"] / v["p99_us"])
+                if v["app_kb"] and name not in ("pgbench", "fixed"):
+                    ratio += ", %.3fx mem" % (base["app_kb"] / v["app_kb"])
+            out.append("%-8s %5d %-17s %9.0f %8.2f %8.2f %7d %8.1f %8.1f %9.1f  %s" % (
+                scen, conns, name, v["rps"], v["p50_us"] / 1000, v["p99_us"] / 1000,
+                v["errors"], v["app_kb"] / 1024, v["app_pss_kb"] / 1024,
+                v["stack_kb"] / 1024, ratio))
+    return "\n".join(out)
+
+
+def _group(results):
+    keys = []
+    for (scen, conns, _, _) in results:
+        if (scen, conns) not in keys:
+            keys.append((scen, conns))
+    return [(k, [r for r in results if (r[0], r[1]) == k]) for k in keys]
+
+
+# ----------------------------------------------------------------------------- main
+
+def build_stacks(a, root, pg, data, names):
+    stacks = {}
+    dsn = pg.dsn_for(harness.SERVICE_ROLE)
+    base_env = {"JWT_SECRET": SECRET, "LOG_LEVEL": "warn"}
+
+    def svc_env(appname, extra=None, url=None):
+        e = dict(base_env)
+        u = url or dsn
+        e["DATABASE_URL"] = u + ("&" if "?" in u else "?") + "application_name=" + appname
+        e.update(extra or {})
+        return e
+    binary = os.path.join(REPO, "src", "coursegen-status")
+    for name in names:
+        if name == "service":
+            stacks[name] = FcgiStack(name, os.path.join(root, name), binary,
+                                     svc_env("bench-service"), a.workers,
+                                     nginx_workers=a.nginx_workers, appname="bench-service")
+        elif name == "service-keepconn":
+            stacks[name] = FcgiStack(name, os.path.join(root, name), binary,
+                                     svc_env("bench-keepconn"), a.workers,
+                                     keepalive=a.keepalive, nginx_workers=a.nginx_workers,
+                                     appname="bench-keepconn")
+        elif name == "service-noprep":
+            stacks[name] = FcgiStack(name, os.path.join(root, name), binary,
+                                     svc_env("bench-noprep", {"DB_PREPARE": "0"}), a.workers,
+                                     nginx_workers=a.nginx_workers, appname="bench-noprep")
+        elif name == "service-tokcache":
+            stacks[name] = FcgiStack(name, os.path.join(root, name), binary,
+                                     svc_env("bench-tokcache", {"TOKEN_CACHE": "16384"}),
+                                     a.workers, nginx_workers=a.nginx_workers,
+                                     appname="bench-tokcache")
+        elif name == "service-2pools":
+            stacks[name] = FcgiStack(name, os.path.join(root, name), binary,
+                                     svc_env("bench-2pools"), a.workers, pools=2,
+                                     nginx_workers=a.nginx_workers, appname="bench-2pools")
+        elif name == "service-pgbouncer":
+            bouncer = PgBouncer(os.path.join(root, "pgbouncer"), pg, pool=a.workers)
+            stacks["_pgbouncer"] = bouncer
+            url = bouncer.dsn(pg.passwords[harness.SERVICE_ROLE])
+            st = FcgiStack(name, os.path.join(root, name), binary,
+                           svc_env("bench-pgbouncer", {"DB_PREPARE": "0"}, url=url),
+                           a.workers, nginx_workers=a.nginx_workers, appname=None)
+            st.bouncer = bouncer
+            stacks[name] = st
+        elif name == "fixed":
+            body = os.path.join(root, "fixed-body.json")
+            stacks[name] = FcgiStack(name, os.path.join(root, name),
+                                     os.path.join(BENCH_DIR, "fixed-responder"),
+                                     {"FIXED_BODY_FILE": body}, a.workers,
+                                     nginx_workers=a.nginx_workers)
+        elif name == "node":
+            stacks[name] = NodeStack(os.path.join(root, name), dsn, a.workers)
+        elif name == "pgbench":
+            stacks[name] = PgbenchStack(os.path.join(root, name), pg, data.misses, a.workers)
+        else:
+            raise SystemExit("unknown stack %r" % name)
+    return stacks
+
+
+class PgBouncer:
+    """Debian's pgbouncer in transaction mode in front of the cluster, on a unix socket
+    directory and 127.0.0.1."""
+
+    def __init__(self, root, pg, pool):
+        exe = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        if not os.access(exe, os.X_OK):
+            raise HarnessError("pgbouncer not installed (apt-get install pgbouncer)")
+        os.makedirs(root, exist_ok=True)
+        os.chmod(root, 0o777)
+        self.root, self.pg = root, pg
+        self.port = free_port()
+        pw = pg.passwords[harness.SERVICE_ROLE]
+        users = os.path.join(root, "users.txt")
+        with open(users, "w") as f:
+            f.write('"%s" "%s"\n' % (harness.SERVICE_ROLE, pw))
+        ini = os.path.join(root, "pgbouncer.ini")
+        with open(ini, "w") as f:
+            f.write("[databases]\n%s = host=127.0.0.1 port=%d dbname=%s\n"
+                    "[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n"
+                    "unix_socket_dir =\nauth_type = scram-sha-256\nauth_file = %s\n"
+                    "pool_mode = transaction\ndefault_pool_size = %d\nmax_client_conn = 1000\n"
+                    "logfile = %s/pgbouncer.log\npidfile = %s/pgbouncer.pid\n"
+                    "ignore_startup_parameters = extra_float_digits,options,application_name\n"
+                    % (pg.dbname, pg.port, pg.dbname, self.port, users, pool, root, root))
+        cmd = [exe, ini]
+        kw = {}
+        if os.geteuid() == 0:
+            cmd = [exe, "-u", "postgres", ini]
+            os.chmod(users, 0o644)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(root, "stderr.log"), "ab"),
+                                     start_new_session=True, **kw)
+        deadline = time.monotonic() + 10
+        while not port_open(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise HarnessError("pgbouncer did not start:\n" + harness.tail(
+                    os.path.join(root, "pgbouncer.log")) + harness.tail(
+                    os.path.join(root, "stderr.log")))
+            time.sleep(0.05)
+
+    def dsn(self, pw):
+        return "postgresql://%s:%s@127.0.0.1:%d/%s" % (harness.SERVICE_ROLE, pw, self.port,
+                                                      self.pg.dbname)
+
+    def pids(self):
+        return [self.proc.pid] if self.proc and self.proc.poll() is None else []
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--courses", type=int, default=100000)
+    p.add_argument("--users", type=int, default=10000)
+    p.add_argument("--orgs", type=int, default=1000)
+    p.add_argument("--workers", type=int, default=4,
+                   help="service (and fixed responder) workers = node pool = pgbench conns")
+    p.add_argument("--nginx-workers", type=int, default=2)
+    p.add_argument("--keepalive", type=int, default=8,
+                   help="upstream keepalive pool of the service-keepconn stack")
+    p.add_argument("--conns", default="64", help="wrk connections, comma-separated")
+    p.add_argument("--duration", type=int, default=10, help="seconds per run")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--scenarios", default="misses,hits")
+    p.add_argument("--stacks", default="service,fixed,node,pgbench",
+                   help="of service, fixed, node, pgbench, service-keepconn, "
+                        "service-noprep, service-pgbouncer, service-2pools, "
+                        "service-tokcache (TOKEN_CACHE=16384)")
+    p.add_argument("--hit-stacks", default="service,node",
+                   help="stacks measured in the hits scenario")
+    p.add_argument("--json", help="write every run's figures here")
+    p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    a = p.parse_args(argv)
+
+    for tool in ("wrk", "pgbench", "nginx", "spawn-fcgi", "node"):
+        if not shutil.which(tool):
+            raise SystemExit("bench: %s not found (scripts/install-deps)" % tool)
+    names = a.stacks.split(",")
+    if "fixed" in names and not os.access(os.path.join(BENCH_DIR, "fixed-responder"), os.X_OK):
+        raise SystemExit("bench: bench/fixed-responder not built (make bench builds it)")
+    if "node" in names and not os.path.isdir(os.path.join(PEER_DIR, "node_modules")):
+        log("npm ci in %s" % PEER_DIR)
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PEER_DIR, check=True)
+
+    harness._exit_on_sigterm()
+    root = tempfile.mkdtemp(prefix="coursegen-bench-")
+    os.chmod(root, 0o755)
+    stacks = {}
+    pg = None
+    try:
+        pg = BenchPostgres(os.path.join(root, "pg")).start()
+        pg.apply_sql_dir(harness.SQL_DIR)
+        pg.set_password(harness.SERVICE_ROLE)
+        data = Data(pg, a.courses, a.users, a.orgs, root)
+        with open(os.path.join(root, "fixed-body.json"), "wb") as f:
+            f.write(b"{}")   # replaced below, once the service's size is known
+        stacks = build_stacks(a, root, pg, data, names)
+        # Same answers from the service and the peer; the fixed body is the median size.
+        ref = stacks.get("service")
+        if ref and "node" in stacks:
+            n, bad, bodies = check_same_answers(data, ref, stacks["node"])
+            log("service vs node: %d pairs compared, %d differ" % (n, len(bad)))
+            for b in bad[:5]:
+                log("  differs: %r" % (b,))
+            if bad:
+                raise SystemExit("bench: the service and the Node peer disagree")
+        elif ref:
+            bodies = [http_get(ref.url, pair_path(c), data.token(u))[1]
+                      for c, u in data.misses[:300]]
+        if "fixed" in stacks and ref:
+            sizes = sorted(len(b) for b in bodies)
+            median_body = sorted(bodies, key=len)[len(bodies) // 2]
+            with open(os.path.join(root, "fixed-body.json"), "wb") as f:
+                f.write(median_body)
+            log("response bodies %d..%d bytes, median %d: the fixed responder sends that one"
+                % (sizes[0], sizes[-1], len(median_body)))
+            # the responders read the file at start: restart them
+            for s in stacks["fixed"].services:
+                s.restart()
+            st, body = http_get(stacks["fixed"].url, pair_path(data.misses[0][0]), "x")
+            if st != 200 or body != median_body:
+                raise SystemExit("bench: fixed responder answered %d %r" % (st, body[:80]))
+        for s in stacks.values():
+            if isinstance(s, FcgiStack) and s.name.startswith("service") and \
+                    s.name != "service":
+                c, u = data.misses[1]
+                st, body = http_get(s.url, pair_path(c), data.token(u))
+                if st != 200:
+                    raise SystemExit("bench: %s answered %d %r" % (s.name, st, body[:200]))
+
+        results, runs = [], []
+        conns_list = [int(x) for x in a.conns.split(",")]
+        for scen in a.scenarios.split(","):
+            order = [n for n in names if scen == "misses" or n in a.hit_stacks.split(",")]
+            if scen == "hits" and "pgbench" in order:
+                order.remove("pgbench")
+            ttl = "0" if scen == "misses" else "1000"
+            for n in order:
+                s = stacks[n]
+                if isinstance(s, FcgiStack) and s.name.startswith("service"):
+                    for svc in s.services:
+                        svc.restart(env=dict(svc.env, CACHE_TTL_MS=ttl))
+            for conns in conns_list:
+                per = {n: [] for n in order}
+                for rnd in range(a.rounds):
+                    for n in order:
+                        if n == "pgbench" and conns != conns_list[0] and len(conns_list) > 1 \
+                                and rnd > 0:
+                            pass
+                        r = measure(stacks[n], pg, data, scen, conns, a.duration)
+                        r.update(stack=n, scenario=scen, conns=conns, round=rnd)
+                        runs.append(r)
+                        per[n].append(r)
+                        log("%s c=%d round %d %-16s %8.0f req/s p99 %.2f ms errors %d" % (
+                            scen, conns, rnd, n, r["rps"], r["p99_us"] / 1000, r["errors"]))
+                for n in order:
+                    results.append((scen, conns, n, summarize(per[n])))
+        print()
+        print("coursegen-status benchmark: %d courses, %d users, %d organizations; "
+              "%d workers = node pool = pgbench connections; %d nginx workers; "
+              "%d rounds of %d s, interleaved; medians (errors summed, memory peak)"
+              % (a.courses, a.users, a.orgs, a.workers, a.nginx_workers, a.rounds,
+                 a.duration))
+        print("machine: %s, %d cores, %s; tree: %s" % (cpu_model(), os.cpu_count(), kernel(),
+                                                     git_state()))
+        print("memory in MiB: app = service workers / node / pgbench client (RSS sum, PSS "
+              "sum), stack = app RSS + nginx RSS + PSS of its PostgreSQL backends")
+        print(fmt_table(results))
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump({"args": vars(a), "runs": runs,
+                           "summary": [{"scenario": s, "conns": c, "stack": n, **v}
+                                       for (s, c, n, v) in results],
+                           "data": {"counts": data.counts, "memberships": data.nmembers,
+                                    "gen_seconds": data.gen_seconds}}, f, indent=1)
+        return 0
+    finally:
+        for n, s in reversed(list(stacks.items())):
+            try:
+                s.stop()
+            except Exception as e:
+                log("stopping %s: %s" % (n, e))
+        if pg:
+            pg.close()
+        if not a.keep:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            log("kept %s" % root)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
+def git_state():
+    try:
+        head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "src"],
+                               capture_output=True, text=True).stdout.strip()
+        return head + (" + uncommitted src/ changes" if dirty else "")
+    except OSError:
+        return "?"
+
+
+def kernel():
+    return " ".join(os.uname()[i] for i in (0, 2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
