@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -39,17 +40,28 @@ struct db {
 	bool		 prepared;
 	bool		 down_logged;	/* log an outage once, not per call */
 	bool		 connected_once;	/* later connects are reconnects */
+	bool		 multi_host;	/* conninfo names several hosts */
 	bool		 schema_logged;
 };
 
 struct db *
 db_new(const struct db_cfg *cfg)
 {
-	struct db *db;
+	struct db		*db;
+	PQconninfoOption	*opts, *o;
 
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return NULL;
 	db->cfg = *cfg;
+	/* Parsed, not searched: a comma may appear in a password. */
+	if ((opts = PQconninfoParse(cfg->conninfo, NULL)) != NULL) {
+		for (o = opts; o->keyword != NULL; o++)
+			if ((strcmp(o->keyword, "host") == 0 ||
+			    strcmp(o->keyword, "hostaddr") == 0) &&
+			    o->val != NULL && strchr(o->val, ',') != NULL)
+				db->multi_host = true;
+		PQconninfoFree(opts);
+	}
 	return db;
 }
 
@@ -171,7 +183,20 @@ db_ensure(struct db *db)
 	    db->prepared)
 		return DB_OK;
 	db_disconnect(db);
-	if ((st = db_connect(db, err, sizeof(err))) == DB_OK) {
+	st = db_connect(db, err, sizeof(err));
+	/*
+	 * With several hosts, libpq moves on when a host cannot be reached,
+	 * but not when one answers "the database system is shutting down"
+	 * (a standby being stopped): a second attempt a moment later finds
+	 * it gone and carries on with the next host.
+	 */
+	if (st == DB_UNAVAILABLE && db->multi_host) {
+		struct timespec pause = { 0, 50 * 1000 * 1000 };
+
+		nanosleep(&pause, NULL);
+		st = db_connect(db, err, sizeof(err));
+	}
+	if (st == DB_OK) {
 		if (db->connected_once)
 			metrics_db_reconnect();
 		db->connected_once = true;
