@@ -78,10 +78,16 @@ SUPERUSER = "postgres"
 
 # Service variables never inherited from the caller's environment: only what the
 # harness (or the test) sets reaches the workers.
-SERVICE_VARS = ("DATABASE_URL", "JWT_SECRET", "JWT_SECRET_FILE", "TRPC_BASE", "CACHE_TTL_MS",
-                "JWT_LEEWAY", "MAX_BATCH", "MAX_BODY", "MAX_QUERY", "DB_CONNECT_TIMEOUT",
-                "DB_STATEMENT_TIMEOUT_MS", "LOG_LEVEL", "PGPASSWORD", "PGHOST", "PGPORT",
-                "PGUSER", "PGDATABASE", "PGSERVICE", "PGSERVICEFILE", "PGPASSFILE")
+SERVICE_VARS = ("DATABASE_URL", "JWT_SECRET", "JWT_SECRET_FILE", "JWT_PUBLIC_KEYS",
+                "JWT_JWKS_FILE", "JWT_AUDIENCE", "JWT_ISSUER", "TOKEN_CACHE",
+                "TRPC_BASE", "TRPC_TRANSFORMER", "CACHE_TTL_MS", "JWT_LEEWAY",
+                "MAX_BATCH", "MAX_BODY", "MAX_QUERY", "DB_CONNECT_TIMEOUT",
+                "DB_STATEMENT_TIMEOUT_MS", "DB_PREPARE", "METRICS_PATH", "HEALTH_PATH",
+                "LOG_LEVEL", "LOG_TARGET", "ACCESS_LOG", "LISTEN", "WORKERS",
+                "MAX_REQUESTS", "LISTEN_BACKLOG", "LISTEN_MODE", "LISTEN_GROUP",
+                "RUN_AS_USER", "RUN_AS_GROUP", "SHUTDOWN_TIMEOUT", "COURSEGEN_CONFIG",
+                "PGPASSWORD", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE",
+                "PGSERVICEFILE", "PGPASSFILE")
 
 
 class HarnessError(RuntimeError):
