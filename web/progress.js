@@ -50,7 +50,9 @@
   // throws a TrpcError.
   async function trpcCall(procedure, input, token, method) {
     const batchInput = JSON.stringify({ 0: input });
-    const headers = {};
+    // The page is in Russian, so it asks for the service's messages in its own
+    // language rather than the browser's (the service follows Accept-Language).
+    const headers = { 'Accept-Language': document.documentElement.lang || 'ru' };
     if (token) headers.Authorization = 'Bearer ' + token;
     let url = base + '/' + procedure + '?batch=1';
     const init = { method: method || 'GET', headers, cache: 'no-store' };
