@@ -88,9 +88,15 @@ db_disconnect(struct db *db)
 static void
 first_line(const char *msg, char *out, size_t outsz)
 {
-	size_t n = strcspn(msg != NULL ? msg : "", "\n");
+	size_t n;
 
-	log_escape(msg != NULL ? msg : "", n, out, outsz);
+	if (msg == NULL)
+		msg = "";
+	/* libpq's "ERROR:  " / "FATAL:  " severity prefix says nothing. */
+	if (strncmp(msg, "ERROR:  ", 8) == 0 || strncmp(msg, "FATAL:  ", 8) == 0)
+		msg += 8;
+	n = strcspn(msg, "\n");
+	log_escape(msg, n, out, outsz);
 }
 
 static enum db_status
@@ -221,8 +227,17 @@ db_ensure(struct db *db)
 enum db_status
 db_check(struct db *db, char *err, size_t errlen)
 {
+	enum db_status	 st;
+	char		 why[256];
+
 	db_disconnect(db);
-	return db_connect(db, err, errlen);
+	if ((st = db_connect(db, why, sizeof(why))) == DB_SCHEMA)
+		snprintf(err, errlen, "the schema does not fit the status query "
+		    "(are the migrations in sql/ applied, and the grants of "
+		    "sql/003-role.sql?): %s", why);
+	else if (st != DB_OK)
+		snprintf(err, errlen, "%s", why);
+	return st;
 }
 
 static bool
@@ -292,6 +307,8 @@ fetch(struct db *db, const char *course_id, const char *user_id,
 			res = PQexecParams(db->conn, db_status_query, 2, NULL,
 			    params, NULL, NULL, 0);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+			/* The schema works again: a new break is news. */
+			db->schema_logged = false;
 			st = fill_row(res, row);
 			if (st != DB_OK) {
 				PQclear(res);

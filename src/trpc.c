@@ -507,7 +507,6 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 	if (!post && strcmp(method, "GET") != 0) {
 		/* Every call fails the same way; see the per-call loop. */
 		rc = TRPC_METHOD_NOT_SUPPORTED;
-		http_resp_header(resp, "Allow", "GET, POST");
 	} else
 		rc = -1;
 	if (rc < 0 && post) {
@@ -592,6 +591,12 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 		for (i = 0; i < t.ncalls; i++)
 			lim->observe(t.calls[i].proc, false, res[i].ok,
 			    res[i].code);
+	/* Allow goes with a 405 only (an unknown procedure stays a 404). */
+	for (i = 0; i < t.ncalls; i++)
+		if (!res[i].ok && res[i].code == TRPC_METHOD_NOT_SUPPORTED) {
+			http_resp_header(resp, "Allow", "GET, POST");
+			break;
+		}
 	standard_headers(resp, true);
 	if (t.stream) {
 		/* JSONL: superjson wraps the line once, not each value. */

@@ -161,6 +161,8 @@ static const struct req_case cases[] = {
 	  ERRP("Unsupported OPTIONS-request to query procedure at path \\\"" GS "\\\"", -32005,
 	  "METHOD_NOT_SUPPORTED", 405, GS), false },
 	{ "HEAD", "/trpc/" GS, NULL, "", NULL, NULL, NULL, NULL, NULL, 204, "", false },
+	{ "PUT", "/trpc/nope", NULL, "", NULL, NULL, NULL, NULL, NULL, 404,
+	  ERRP("No procedure found on path \\\"nope\\\"", -32004, "NOT_FOUND", 404, "nope"), false },
 	/* 32: bad input */
 	{ "GET", "/trpc/" GS, NULL, "input=%7B", NULL, NULL, NULL, NULL, NULL, 400,
 	  "{\"error\":{\"message\":\"Invalid JSON input: ", true },
@@ -231,6 +233,8 @@ check_request(const struct trpc_limits *l, const struct req_case *c, int i)
 		    "Content-Type: application/json\r\n"));
 	if (resp.status == 405)
 		ck_assert_ptr_nonnull(strstr(buf_cstr(&resp.headers), "Allow: GET, POST\r\n"));
+	else
+		ck_assert_ptr_null(strstr(buf_cstr(&resp.headers), "Allow:"));
 	http_resp_free(&resp);
 }
 
