@@ -150,26 +150,24 @@ def children_of(pid):
     return out
 
 
-def rss_kb(pid):
+def proc_kb(pid, path, field):
+    """A kB figure of /proc/PID/<path> (status VmRSS:, smaps_rollup Pss:), or 0."""
     try:
-        with open("/proc/%d/status" % pid) as f:
+        with open("/proc/%d/%s" % (pid, path)) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def rss_kb(pid):
+    return proc_kb(pid, "status", "VmRSS:")
 
 
 def pss_kb(pid):
-    try:
-        with open("/proc/%d/smaps_rollup" % pid) as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return proc_kb(pid, "smaps_rollup", "Pss:")
 
 
 # ----------------------------------------------------------------------------- stacks

@@ -50,17 +50,8 @@ OTHER_ORG = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
 _NS = uuid.UUID("0c1e4d7a-3b8f-4f2e-9a61-7d2c5e8b9f10")
 
 # The contract's examples (section 5), as generation_metadata rows.
-GEN_META = {"last_phase": "sections", "batch_count": 4, "total_batches": 8,
-            "model_used": {"metadata": "qwen/qwen3-max", "sections": "openai/gpt-oss-20b"},
-            "quality_scores": {"overall": 0.87},
-            "duration_ms": {"metadata": 12000}}
-DONE_META = {"total_lessons": 24, "total_sections": 8, "cost_usd": 0.28,
-             "duration_ms": {"metadata": 15000, "sections": 110000, "validation": 20000,
-                             "saving": 5000, "total": 150000},
-             "quality_scores": {"overall": 0.88}, "batch_count": 8, "total_batches": 8}
-FAIL_META = {"last_phase": "sections", "last_progress": 35, "batch_count": 3,
-             "error_message": "Token budget exceeded, Gemini fallback failed",
-             "retryable": True}
+from e2e.common import DONE_META, FAIL_META, GEN_META  # noqa: E402
+
 
 
 def cid(name):

@@ -4,25 +4,14 @@ import math
 import time
 import unittest
 
-from e2e.common import (E2ECase, DATA_KEYS, Raw, cid, insert_courses, shared,
+from e2e.common import (E2ECase, DATA_KEYS, DONE_META, FAIL_META, GEN_META, Raw, cid,
+                        insert_courses, shared,
                         strict_loads, MSG_DONE, MSG_FAILED, msg_sections)
 
 GEN = cid("examples/generating")
 GEN_LIVE = cid("examples/generating-live")
 DONE = cid("examples/completed")
 FAIL = cid("examples/failed")
-
-GEN_META = {"last_phase": "sections", "batch_count": 4, "total_batches": 8,
-            "model_used": {"metadata": "qwen/qwen3-max", "sections": "openai/gpt-oss-20b"},
-            "quality_scores": {"overall": 0.87},
-            "duration_ms": {"metadata": 12000}}
-DONE_META = {"total_lessons": 24, "total_sections": 8, "cost_usd": 0.28,
-             "duration_ms": {"metadata": 15000, "sections": 110000, "validation": 20000,
-                             "saving": 5000, "total": 150000},
-             "quality_scores": {"overall": 0.88}, "batch_count": 8, "total_batches": 8}
-FAIL_META = {"last_phase": "sections", "last_progress": 35, "batch_count": 3,
-             "error_message": "Token budget exceeded, Gemini fallback failed",
-             "retryable": True}
 
 _t_live_insert = None
 
