@@ -190,7 +190,9 @@ class Stack:
 
 
 class FcgiStack(Stack):
-    """nginx (shipped config) in front of spawn-fcgi pools of `binary`."""
+    """nginx (shipped config) in front of pools of `binary`: the service's own
+    standalone pool (master + workers, as shipped), or spawn-fcgi's workers for the
+    fixed responder, which has no master of its own."""
 
     def __init__(self, name, root, binary, env, workers, pools=1, keepalive=0,
                  nginx_workers=2, appname=None):
@@ -201,8 +203,9 @@ class FcgiStack(Stack):
         per = [workers // pools + (1 if i < workers % pools else 0) for i in range(pools)]
         for i, n in enumerate(per):
             d = os.path.join(root, "pool%d" % i)
+            mode = "pool" if os.path.basename(binary) == "coursegen-status" else "spawn-fcgi"
             s = Service(d, env, workers=n, binary=binary, wrapper=[],
-                        sock=os.path.join(d, "fcgi.sock"))
+                        sock=os.path.join(d, "fcgi.sock"), mode=mode)
             s.start()
             self.services.append(s)
         self.nginx = BenchNginx(os.path.join(root, "nginx"), [s.sock for s in self.services],
@@ -210,7 +213,9 @@ class FcgiStack(Stack):
         self.url = "http://127.0.0.1:%d" % self.nginx.port
 
     def app_pids(self):
-        return [p for s in self.services for p in s.alive_pids()]
+        """Every process of the stack's app: workers, and a pool's master."""
+        return [p for s in self.services
+                for p in s.alive_pids() + ([s.master.pid] if s.master else [])]
 
     def front_pids(self):
         if not self.nginx.proc:

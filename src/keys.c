@@ -383,3 +383,15 @@ out:
 	buf_free(&b);
 	return rc;
 }
+
+int
+keys_sha256(const void *data, size_t n, unsigned char out[KEYS_SHA256_LEN])
+{
+	static EVP_MD	*md;		/* fetched once: a fetch per call costs */
+	unsigned int	 len = 0;
+
+	if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		return -1;
+	return EVP_Digest(data, n, out, &len, md, NULL) == 1 &&
+	    len == KEYS_SHA256_LEN ? 0 : -1;
+}

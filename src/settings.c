@@ -36,7 +36,7 @@ static const struct int_setting int_settings[] = {
 	{ "DB_STATEMENT_TIMEOUT_MS", 2000, 1, 600000,
 	    OFF(db_statement_timeout_ms), 10 },
 	{ "DB_PREPARE", 1, 0, 1, OFF(db_prepare), 10 },
-	{ "TOKEN_CACHE", 4096, 0, 65536, OFF(token_cache), 10 },
+	{ "TOKEN_CACHE", 16384, 0, 1048576, OFF(token_cache), 10 },
 	{ "ACCESS_LOG", 0, 0, 1, OFF(access_log), 10 },
 	{ "WORKERS", 2, 1, 1024, OFF(workers), 10 },
 	{ "MAX_REQUESTS", 10000, 0, 1000000000, OFF(max_requests), 10 },
