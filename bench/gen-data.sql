@@ -53,7 +53,7 @@ FROM generate_series(1, least(2000, :users)) AS u;
 INSERT INTO courses (id, user_id, organization_id, title, generation_status,
                      generation_metadata, created_at, updated_at)
 SELECT pg_temp.cid(k),
-       pg_temp.uid('a', ((k * 7919) % :users) + 1),
+       pg_temp.uid('a', ((k::bigint * 7919) % :users)::int + 1),
        CASE WHEN k % 5 = 0 THEN NULL ELSE pg_temp.uid('b', ((k * 31) % :orgs) + 1) END,
        'Course ' || k,
        CASE s WHEN 0 THEN NULL WHEN 1 THEN 'idle' WHEN 2 THEN 'queued' WHEN 3 THEN 'queued'
