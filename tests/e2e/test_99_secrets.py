@@ -20,6 +20,13 @@ class Secrets(E2ECase):
         self.assertTrue(secrets_of(self.stack))
         self.assert_log_clean()
 
+    def test_no_sanitizer_report(self):
+        """In a sanitizer build (.ci/run), the shared stack's workers, which served
+        most of the suite, reported nothing."""
+        log = self.stack.service_log()
+        for mark in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            self.assertNotIn(mark, log)
+
     def test_service_log_is_written(self):
         # the suite provoked 500s (unknown generation_status), which must be logged
         self.assertNotEqual(self.stack.service_log().strip(), "")
