@@ -3,7 +3,7 @@
  * responder that answers every request with the same headers as
  * coursegen-status and a fixed body read once at start (FIXED_BODY_FILE),
  * with the same accept loop shape as src/fcgi.c (FCGX_Accept_r, the request
- * parameters looked up, one FCGX_PutStr, FCGX_Finish_r). Everything the
+ * parameters looked up, one FCGX_PutStr, the same close). Everything the
  * service does beyond that loop is what the benchmark charges to it.
  *
  *   FIXED_BODY_FILE=body.json spawn-fcgi -s SOCK -F N -- bench/fixed-responder
@@ -26,7 +26,7 @@ main(void)
 {
 	FCGX_Request	 r;
 	const char	*path = getenv("FIXED_BODY_FILE");
-	char		*out, body[65536];
+	char		*out, body[65536], sink[4096];
 	size_t		 blen = 0;
 	int		 olen;
 	FILE		*f;
@@ -52,6 +52,13 @@ main(void)
 		(void)FCGX_GetParam("QUERY_STRING", r.envp);
 		(void)FCGX_GetParam("HTTP_AUTHORIZATION", r.envp);
 		(void)FCGX_PutStr(out, olen, r.out);
+		/* The service's close (fcgi_finish in src/fcgi.c): once the
+		 * end of the input has been read, close without waiting for
+		 * the web server. */
+		while (FCGX_GetStr(sink, (int)sizeof(sink), r.in) > 0)
+			;
+		if (FCGX_HasSeenEOF(r.in) == EOF && FCGX_GetError(r.in) == 0)
+			(void)FCGX_Detach(&r);
 		FCGX_Finish_r(&r);
 	}
 	free(out);
