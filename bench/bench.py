@@ -71,7 +71,13 @@ def service_query():
 # ----------------------------------------------------------------------------- plumbing
 
 class BenchPostgres(Postgres):
-    """The harness's cluster with room for the data and the connections of every stack."""
+    """The harness's cluster with room for the data and the connections of every stack,
+    its socket directory open to the pool's unprivileged workers."""
+
+    def start(self):
+        super().start()
+        os.chmod(self.sockdir, 0o711)
+        return self
 
     def _write_conf(self):
         super()._write_conf()
@@ -333,6 +339,9 @@ class PgbenchStack(Stack):
 
 # ----------------------------------------------------------------------------- data
 
+PAIR_MARK = "COURSE-ID-MARK"
+
+
 def pair_path(course):
     return "/trpc/generation.getStatus?input=" + urllib.parse.quote(
         json.dumps({"courseId": course}, separators=(",", ":")), safe="")
@@ -360,14 +369,30 @@ class Data:
         self.tokens = {}
         self.files = {}
         for kind, pairs in (("misses", self.misses), ("hits", self.hits)):
-            path = os.path.join(root, "pairs-%s.txt" % kind)
-            with open(path, "w") as f:
-                for c, u in pairs:
-                    f.write("%s\t%s\n" % (pair_path(c), self.token(u)))
-            self.files[kind] = path
+            self.files[kind] = self.write_pairs(root, kind, pairs)
         log("data: %d courses (%s), %d memberships, %d miss pairs, %d hot pairs, %.1f s" % (
             courses, ", ".join("%s %s" % kv for kv in self.counts.items()), self.nmembers,
             len(self.misses), len(self.hits), self.gen_seconds))
+
+    def write_pairs(self, root, kind, pairs):
+        """The files bench/pairs.lua reads: one token per line (each user's), and the
+        pairs as fixed-width records "<course uuid> <token line, 6 digits>\\n", which
+        wrk loads in one read even for a million courses. Returns the wrk arguments."""
+        users, index = [], {}
+        for _, u in pairs:
+            if u not in index:
+                index[u] = len(users)
+                users.append(u)
+        if len(users) > 999999:
+            raise HarnessError("too many users for the pairs file")
+        tokens = os.path.join(root, "tokens-%s.txt" % kind)
+        with open(tokens, "w") as f:
+            f.writelines(self.token(u) + "\n" for u in users)
+        recs = os.path.join(root, "pairs-%s.bin" % kind)
+        with open(recs, "w") as f:
+            f.writelines("%s %06d\n" % (c, index[u]) for c, u in pairs)
+        prefix, suffix = pair_path(PAIR_MARK).split(PAIR_MARK)
+        return [tokens, recs, prefix, suffix]
 
     def token(self, user):
         t = self.tokens.get(user)
@@ -419,7 +444,34 @@ def check_same_answers(data, a, b, n=300):
 
 # ----------------------------------------------------------------------------- measuring
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+CPU_PARTS = ("app", "nginx", "postgres", "load")
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process (all its threads), in clock ticks, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            p = f.read().rsplit(")", 1)[1].split()
+        return int(p[11]) + int(p[12])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def machine_ticks():
+    """(busy, total) ticks of all CPUs from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v) - idle, sum(v)
+
+
 class MemSampler(threading.Thread):
+    """Samples every 0.5 s: peak memory, and the CPU time of each part of the stack
+    (app, nginx, the whole PostgreSQL cluster, the load generator). A process's CPU
+    counts from its first sample to its last one, so a process that appears during the
+    run (pgbench's backends) counts from zero."""
+
     def __init__(self, stack, pg):
         super().__init__(daemon=True)
         self.stack, self.pg = stack, pg
@@ -427,10 +479,54 @@ class MemSampler(threading.Thread):
         self.peak = {"app_kb": 0, "app_pss_kb": 0, "front_kb": 0, "db_kb": 0,
                      "stack_kb": 0}
         self.backends = []
+        self.load_pid = None
+        self.first, self.last = {}, {}   # (part, pid) -> ticks
+        self.machine0 = self.machine1 = None
+        self.t0 = self.t1 = None
+
+    def begin(self):
+        self.t0, self.machine0 = time.monotonic(), machine_ticks()
+        self.sample_cpu(initial=True)
+        self.start()
+
+    def end(self):
+        self.sample_cpu()
+        self.t1, self.machine1 = time.monotonic(), machine_ticks()
+        self.stopped.set()
+        self.join()
 
     def run(self):
         while not self.stopped.wait(0.5):
             self.sample()
+            self.sample_cpu()
+
+    def parts(self):
+        out = {"app": self.stack.app_pids(), "nginx": self.stack.front_pids(),
+               "postgres": [self.pg.proc.pid] + children_of(self.pg.proc.pid),
+               "load": [self.load_pid] if self.load_pid else []}
+        if isinstance(self.stack, PgbenchStack):
+            out["load"], out["app"] = out["app"], []
+        return out
+
+    def sample_cpu(self, initial=False):
+        for part, pids in self.parts().items():
+            for pid in pids:
+                t = cpu_ticks(pid)
+                if t is None:
+                    continue
+                self.first.setdefault((part, pid), t if initial else 0)
+                self.last[(part, pid)] = t
+
+    def cpu(self):
+        """CPU seconds per part over the run, plus the machine's busy share."""
+        out = {k: 0.0 for k in CPU_PARTS}
+        for key, t in self.last.items():
+            out[key[0]] += (t - self.first[key]) / CLK_TCK
+        busy = self.machine1[0] - self.machine0[0]
+        total = self.machine1[1] - self.machine0[1]
+        out["machine_busy"] = busy / total if total else 0.0
+        out["machine_cpu_s"] = busy / CLK_TCK
+        return out
 
     def sample(self):
         pids = self.stack.app_pids()
@@ -450,10 +546,10 @@ def backend_pids(pg, appname):
     return [int(x) for x in out.split()]
 
 
-def run_wrk(url, pairs_file, conns, duration, threads=2):
+def run_wrk(url, pairs_args, conns, duration, threads=2):
     cmd = ["wrk", "-t", str(min(threads, conns)), "-c", str(conns), "-d", "%ds" % duration,
-           "--timeout", "5s", "-s", os.path.join(BENCH_DIR, "pairs.lua"), url, "--",
-           pairs_file]
+           "--timeout", "5s", "-s", os.path.join(BENCH_DIR, "pairs.lua"), url, "--"] + \
+        list(pairs_args)
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -472,23 +568,48 @@ def parse_wrk(out, err):
 def measure(stack, pg, data, kind, conns, duration):
     sampler = MemSampler(stack, pg)
     if isinstance(stack, PgbenchStack):
+        started = time.monotonic()
         proc, logdir = stack.run(duration)
         time.sleep(min(1.0, duration / 4))
         sampler.backends = backend_pids(pg, stack.appname)
-        sampler.start()
-        out, err = proc.communicate(timeout=duration + 60)
-        sampler.stopped.set()
+        sampler.begin()
+        out, err = wait_sampled(proc, sampler, started + duration, duration)
         r = PgbenchStack.parse(out, err, logdir, duration)
     else:
         sampler.backends = backend_pids(pg, stack.appname)
-        sampler.start()
         proc = run_wrk(stack.url, data.files[kind], conns, duration)
-        out, err = proc.communicate(timeout=duration + 60)
-        sampler.stopped.set()
+        sampler.load_pid = proc.pid
+        sampler.begin()
+        out, err = wait_sampled(proc, sampler, time.monotonic() + duration, duration)
         r = parse_wrk(out, err)
-    sampler.join()
     r.update(sampler.peak)
+    cpu = sampler.cpu()
+    r["cpu_s"] = cpu
+    # The sampled span is not exactly the load's: scale CPU to the requests served in
+    # it, at the measured rate.
+    span = sampler.t1 - sampler.t0
+    r["cpu_us_per_req"] = {k: cpu[k] * 1e6 / (r["rps"] * span) if r["rps"] else 0.0
+                           for k in CPU_PARTS + ("machine_cpu_s",)}
+    r["machine_busy"] = cpu["machine_busy"]
     return r
+
+
+def wait_sampled(proc, sampler, ends, duration):
+    """Wait for the load generator, which stops at `ends`; take the last CPU sample
+    just before (wrk and pgbench print their results only at the end, so their pipes
+    are read meanwhile)."""
+    box = {}
+    t = threading.Thread(target=lambda: box.update(r=proc.communicate()), daemon=True)
+    t.start()
+    deadline = time.monotonic() + duration + 60
+    while time.monotonic() < ends - 0.3 and proc.poll() is None:
+        time.sleep(0.1)
+    sampler.end()
+    t.join(max(0, deadline - time.monotonic()))
+    if "r" not in box:
+        proc.kill()
+        raise HarnessError("load generator did not finish")
+    return box["r"]
 
 
 def med(rs, key):
@@ -502,7 +623,26 @@ def summarize(rs):
             "front_kb": max(r["front_kb"] for r in rs), "db_kb": max(r["db_kb"] for r in rs),
             "stack_kb": max(r["stack_kb"] for r in rs),
             "app_pss_kb": max(r["app_pss_kb"] for r in rs), "rounds": len(rs),
-            "requests": sum(r["requests"] for r in rs)}
+            "requests": sum(r["requests"] for r in rs),
+            "cpu_us_per_req": {k: statistics.median(r["cpu_us_per_req"][k] for r in rs)
+                               for k in rs[0]["cpu_us_per_req"]},
+            "machine_busy": med(rs, "machine_busy")}
+
+
+def fmt_cpu_table(results):
+    """Where the machine's CPU went, per request served: one line per run."""
+    hdr = "%-8s %5s %-17s %8s %8s %8s %8s %8s %8s  %s" % (
+        "load", "conns", "stack", "app", "nginx", "postgres", "load gen", "other",
+        "total", "machine busy")
+    out = [hdr, "-" * len(hdr)]
+    for (scen, conns, name, v) in results:
+        c = v["cpu_us_per_req"]
+        parts = sum(c[k] for k in CPU_PARTS)
+        out.append("%-8s %5d %-17s %8.1f %8.1f %8.1f %8.1f %8.1f %8.1f  %5.0f %%" % (
+            scen, conns, name, c["app"], c["nginx"], c["postgres"], c["load"],
+            max(0.0, c["machine_cpu_s"] - parts), c["machine_cpu_s"],
+            100 * v["machine_busy"]))
+    return "\n".join(out)
 
 
 def fmt_table(results, ref="service"):
@@ -541,7 +681,7 @@ def _group(results):
 
 def build_stacks(a, root, pg, data, names):
     stacks = {}
-    dsn = pg.dsn_for(harness.SERVICE_ROLE)
+    dsn = pg.dsn_for(harness.SERVICE_ROLE, host="unix" if a.db == "unix" else "127.0.0.1")
     base_env = {"JWT_SECRET": SECRET, "LOG_LEVEL": "warn"}
 
     def svc_env(appname, extra=None, url=None):
@@ -664,6 +804,9 @@ def main(argv=None):
     p.add_argument("--workers", type=int, default=4,
                    help="service (and fixed responder) workers = node pool = pgbench conns")
     p.add_argument("--nginx-workers", type=int, default=2)
+    p.add_argument("--db", choices=("unix", "tcp"), default="unix",
+                   help="how the service and the Node peer reach PostgreSQL: its unix "
+                        "socket, as pgbench does (default), or TCP on 127.0.0.1")
     p.add_argument("--keepalive", type=int, default=8,
                    help="upstream keepalive pool of the service-keepconn stack")
     p.add_argument("--conns", default="64", help="wrk connections, comma-separated")
@@ -774,6 +917,12 @@ def main(argv=None):
         print("memory in MiB: app = service workers / node / pgbench client (RSS sum, PSS "
               "sum), stack = app RSS + nginx RSS + PSS of its PostgreSQL backends")
         print(fmt_table(results))
+        print()
+        print("CPU time per request served, in microseconds (app = service workers / "
+              "fixed responders / node / pgbench client; postgres = the whole cluster; "
+              "load gen = wrk or pgbench; other = the rest of the machine's busy time: "
+              "kernel work outside these processes, the bench itself)")
+        print(fmt_cpu_table(results))
         if a.json:
             with open(a.json, "w") as f:
                 json.dump({"args": vars(a), "runs": runs,

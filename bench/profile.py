@@ -7,7 +7,9 @@ Builds the benchmark's database (bench/gen-data.sql) in a throwaway cluster, sta
 FastCGI worker of src/coursegen-status under `valgrind --tool=callgrind` behind the
 shipped nginx config, sends --requests sequential authorized requests for random
 courses (CACHE_TTL_MS=0 so each reaches the database, unless --hits: one hot course
-and one token, default cache), stops the worker (SIGTERM: it finishes and callgrind
+and one token, default cache) with the tokens of 300 users whose tokens the worker has
+verified once already, as when clients poll (--cold-tokens: a new token almost every
+time), stops the worker (SIGTERM: it finishes and callgrind
 writes its file), and prints:
   - instructions per request, in total and inclusive for the service's steps
     (accept + FastCGI input, tRPC parsing, JWT, input, database, state + render,
@@ -137,6 +139,10 @@ def main(argv=None):
     p.add_argument("--requests", type=int, default=3000)
     p.add_argument("--courses", type=int, default=10000)
     p.add_argument("--hits", action="store_true")
+    p.add_argument("--cold-tokens", action="store_true",
+                   help="a token the worker has not verified yet for every request "
+                        "(default: tokens of --token-users users, each already seen once)")
+    p.add_argument("--token-users", type=int, default=300)
     p.add_argument("--out", help="keep the callgrind file here")
     p.add_argument("--env", action="append", default=[], help="extra service VAR=value")
     a = p.parse_args(argv)
@@ -152,7 +158,7 @@ def main(argv=None):
         pg.apply_sql_dir(harness.SQL_DIR)
         pg.set_password(harness.SERVICE_ROLE)
         data = Data(pg, a.courses, 10000, 1000, root)
-        env = {"DATABASE_URL": pg.dsn, "JWT_SECRET": bench.SECRET, "LOG_LEVEL": "warn",
+        env = {"DATABASE_URL": pg.dsn_for(harness.SERVICE_ROLE, host="unix"), "JWT_SECRET": bench.SECRET, "LOG_LEVEL": "warn",
                "CACHE_TTL_MS": "1000" if a.hits else "0"}
         for kv in a.env:
             k, v = kv.split("=", 1)
@@ -160,12 +166,27 @@ def main(argv=None):
         svc = harness.Service(os.path.join(root, "svc"), env, workers=1,
                               wrapper=["valgrind", "--tool=callgrind",
                                        "--callgrind-out-file=" + outfile],
-                              sock=os.path.join(root, "svc", "fcgi.sock")).start()
+                              sock=os.path.join(root, "svc", "fcgi.sock"),
+                              # one process on fd 0 that is itself the worker (under
+                              # the pool, callgrind would see only the master)
+                              mode="spawn-fcgi").start()
         ngx = BenchNginx(os.path.join(root, "nginx"), [svc.sock], workers=1).start()
         url = "http://127.0.0.1:%d" % ngx.port
         rnd = random.Random(1)
-        pairs = data.hits[:1] * a.requests if a.hits else \
-            [rnd.choice(data.misses) for _ in range(a.requests)]
+        if a.hits:
+            pairs = data.hits[:1] * a.requests
+        elif a.cold_tokens:
+            pairs = [rnd.choice(data.misses) for _ in range(a.requests)]
+        else:
+            # Clients poll with the same token every 2 s: draw from the pairs of a few
+            # hundred users, each of whom has been seen once before the counters start.
+            users = sorted({u for _, u in data.misses})[:a.token_users]
+            keep = set(users)
+            sample = [p for p in data.misses if p[1] in keep]
+            pairs = [rnd.choice(sample) for _ in range(a.requests)]
+            for u in users:
+                c = next(c for c, uu in sample if uu == u)
+                http_get(url, pair_path(c), data.token(u))
         # Warm up (connection, SCRAM authentication, PREPARE, first allocations), then
         # zero the counters: what follows is the steady state of a long-lived worker.
         for c, u in pairs[:50]:
@@ -195,7 +216,9 @@ def main(argv=None):
         self_cost, incl, total = parse_callgrind(outfile)
         n = len(pairs)
         print("callgrind, %d %s requests through nginx to one worker; instructions (Ir)"
-              % (n, "cached (one hot course)" if a.hits else "uncached (random courses)"))
+              % (n, "cached (one hot course)" if a.hits else
+                 "uncached (random courses), tokens %s" % (
+                     "not verified before" if a.cold_tokens else "already verified")))
         print("after warm-up: %d Ir, %.0f per request (connection set-up excluded)\n"
               % (total, total / n))
         print("%-22s %12s  %s" % ("inclusive", "Ir/request", "what"))
