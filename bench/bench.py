@@ -660,7 +660,7 @@ def fmt_table(results, ref="service"):
                 ratio = "%.2fx req/s" % (base["rps"] / v["rps"])
                 if v["p99_us"]:
                     ratio += ", %.2fx p99" % (base["p99_us"] / v["p99_us"])
-                if v["app_kb"] and name not in ("pgbench", "fixed"):
+                if v["app_kb"] and name not in ("pgbench", "fixed", "fixed-db"):
                     ratio += ", %.3fx mem" % (base["app_kb"] / v["app_kb"])
             out.append("%-8s %5d %-17s %9.0f %8.2f %8.2f %7d %8.1f %8.1f %9.1f  %s" % (
                 scen, conns, name, v["rps"], v["p50_us"] / 1000, v["p99_us"] / 1000,
@@ -729,6 +729,17 @@ def build_stacks(a, root, pg, data, names):
                                      os.path.join(BENCH_DIR, "fixed-responder"),
                                      {"FIXED_BODY_FILE": body}, a.workers,
                                      nginx_workers=a.nginx_workers)
+        elif name == "fixed-db":
+            body = os.path.join(root, "fixed-body.json")
+            env = svc_env("bench-fixed-db")
+            stacks[name] = FcgiStack(name, os.path.join(root, name),
+                                     os.path.join(BENCH_DIR, "fixed-responder"),
+                                     {"FIXED_BODY_FILE": body,
+                                      "FIXED_DB_URL": env["DATABASE_URL"],
+                                      "FIXED_DB_QUERY": service_query(),
+                                      "FIXED_DB_USER": data.misses[0][1]}, a.workers,
+                                     nginx_workers=a.nginx_workers,
+                                     appname="bench-fixed-db")
         elif name == "node":
             stacks[name] = NodeStack(os.path.join(root, name), dsn, a.workers)
         elif name == "pgbench":
@@ -813,8 +824,10 @@ def main(argv=None):
     p.add_argument("--duration", type=int, default=10, help="seconds per run")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--scenarios", default="misses,hits")
-    p.add_argument("--stacks", default="service,fixed,node,pgbench",
-                   help="of service, fixed, node, pgbench, service-keepconn, "
+    p.add_argument("--stacks", default="service,fixed,fixed-db,node,pgbench",
+                   help="of service, fixed, fixed-db (the fixed responder also running "
+                        "the service's query: transport + database), node, pgbench, "
+                        "service-keepconn, "
                         "service-noprep, service-pgbouncer, service-2pools, "
                         "service-tokcache (TOKEN_CACHE=16384)")
     p.add_argument("--hit-stacks", default="service,node",
@@ -827,7 +840,8 @@ def main(argv=None):
         if not shutil.which(tool):
             raise SystemExit("bench: %s not found (scripts/install-deps)" % tool)
     names = a.stacks.split(",")
-    if "fixed" in names and not os.access(os.path.join(BENCH_DIR, "fixed-responder"), os.X_OK):
+    if ("fixed" in names or "fixed-db" in names) and \
+            not os.access(os.path.join(BENCH_DIR, "fixed-responder"), os.X_OK):
         raise SystemExit("bench: bench/fixed-responder not built (make bench builds it)")
     if "node" in names and not os.path.isdir(os.path.join(PEER_DIR, "node_modules")):
         log("npm ci in %s" % PEER_DIR)
@@ -858,7 +872,7 @@ def main(argv=None):
         elif ref:
             bodies = [http_get(ref.url, pair_path(c), data.token(u))[1]
                       for c, u in data.misses[:300]]
-        if "fixed" in stacks and ref:
+        if ("fixed" in stacks or "fixed-db" in stacks) and ref:
             sizes = sorted(len(b) for b in bodies)
             median_body = sorted(bodies, key=len)[len(bodies) // 2]
             with open(os.path.join(root, "fixed-body.json"), "wb") as f:
@@ -866,11 +880,15 @@ def main(argv=None):
             log("response bodies %d..%d bytes, median %d: the fixed responder sends that one"
                 % (sizes[0], sizes[-1], len(median_body)))
             # the responders read the file at start: restart them
-            for s in stacks["fixed"].services:
-                s.restart()
-            st, body = http_get(stacks["fixed"].url, pair_path(data.misses[0][0]), "x")
-            if st != 200 or body != median_body:
-                raise SystemExit("bench: fixed responder answered %d %r" % (st, body[:80]))
+            for n in ("fixed", "fixed-db"):
+                if n not in stacks:
+                    continue
+                for s in stacks[n].services:
+                    s.restart()
+                st, body = http_get(stacks[n].url, pair_path(data.misses[0][0]), "x")
+                if st != 200 or body != median_body:
+                    raise SystemExit("bench: %s responder answered %d %r" % (
+                        n, st, body[:80]))
         for s in stacks.values():
             if isinstance(s, FcgiStack) and s.name.startswith("service") and \
                     s.name != "service":

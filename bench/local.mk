@@ -8,7 +8,8 @@
 
 EXTRA_PROGRAMS = bench/fixed-responder
 bench_fixed_responder_SOURCES = bench/fixed-responder.c
-bench_fixed_responder_LDADD = $(FCGI_LIBS)
+bench_fixed_responder_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS)
+bench_fixed_responder_LDADD = $(FCGI_LIBS) $(PQ_LIBS)
 
 BENCH_ARGS =
 

@@ -39,7 +39,7 @@ static const struct int_setting int_settings[] = {
 	{ "TOKEN_CACHE", 16384, 0, 1048576, OFF(token_cache), 10 },
 	{ "ACCESS_LOG", 0, 0, 1, OFF(access_log), 10 },
 	{ "WORKERS", 2, 1, 1024, OFF(workers), 10 },
-	{ "MAX_REQUESTS", 10000, 0, 1000000000, OFF(max_requests), 10 },
+	{ "MAX_REQUESTS", 1000000, 0, 1000000000, OFF(max_requests), 10 },
 	{ "LISTEN_BACKLOG", 1024, 1, 65535, OFF(listen_backlog), 10 },
 	{ "LISTEN_MODE", 0660, 0, 0777, OFF(listen_mode), 8 },
 	{ "SHUTDOWN_TIMEOUT", 10, 1, 3600, OFF(shutdown_timeout), 10 },
