@@ -11,6 +11,8 @@ Starts everything itself in a temporary directory and stops it at the end:
       service   nginx (shipped site config) -> spawn-fcgi workers of src/coursegen-status
       fixed     the same nginx config -> the same number of bench/fixed-responder workers
                 answering a fixed body of the service's size (transport ceiling)
+      fixed-db  the same responders also running the service's query once per request
+                on a persistent connection (transport + database floor)
       node      bench/peers/trpc-node (@trpc/server v11 standalone, zod, pg, jose),
                 pg pool of the same size as the worker count
       pgbench   pgbench -M prepared running the service's SQL (database ceiling), as many
@@ -22,6 +24,11 @@ Starts everything itself in a temporary directory and stops it at the end:
     set (hits, default cache), interleaving the stacks round by round;
   - prints one table (medians over the rounds): requests/s, p50, p99, errors, memory, and
     the ratios of the service to each other stack. --json FILE keeps every figure.
+
+The service, the responders and the peer reach PostgreSQL over its unix socket, as
+pgbench does (--db tcp: loopback TCP). The CPU time of each group of processes (app,
+nginx, the whole PostgreSQL cluster, the load generator) is sampled during each run and
+printed per request served.
 
 Memory is sampled every 0.5 s during each run, the peak kept: "app" is the RSS of the
 workers (all service workers together, the Node process, the pgbench client), "stack" is
