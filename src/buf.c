@@ -79,6 +79,11 @@ buf_puts(struct buf *b, const char *s)
 bool
 buf_putc(struct buf *b, char c)
 {
+	if (!b->failed && b->len < BUF_MAX && b->len + 2 <= b->cap) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return true;
+	}
 	return buf_append(b, &c, 1);
 }
 
@@ -86,13 +91,24 @@ bool
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
+	size_t	 room;
 	int	 n;
 
+	if (b->failed)
+		return false;
+	/* Usually the (reused) buffer has room: format once, straight in. */
+	room = b->data != NULL ? b->cap - b->len : 0;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(room > 0 ? b->data + b->len : NULL, room, fmt, ap);
 	va_end(ap);
+	if (n >= 0 && (size_t)n < room) {
+		b->len += (size_t)n;
+		return true;
+	}
 	if (n < 0 || !buf_reserve(b, (size_t)n)) {
 		b->failed = true;
+		if (b->data != NULL)
+			b->data[b->len] = '\0';
 		return false;
 	}
 	va_start(ap, fmt);

@@ -268,6 +268,53 @@ json_validate(const char *text, size_t len, int max_depth, size_t *pos,
 	return -1;
 }
 
+/*
+ * Tokeners are kept for reuse, one per depth limit (each caller has its
+ * own: the input, the metadata, the token's claims), so a parse does not
+ * allocate and free a tokener, its stack and its buffer every time.
+ */
+static struct {
+	int		 depth;
+	json_tokener	*tok;
+	bool		 busy;
+} tokeners[4];
+
+static json_tokener *
+tokener_get(int depth)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tokeners) / sizeof(tokeners[0]); i++)
+		if (tokeners[i].tok != NULL && tokeners[i].depth == depth &&
+		    !tokeners[i].busy) {
+			tokeners[i].busy = true;
+			return tokeners[i].tok;
+		}
+	for (i = 0; i < sizeof(tokeners) / sizeof(tokeners[0]); i++)
+		if (tokeners[i].tok == NULL) {
+			if ((tokeners[i].tok = json_tokener_new_ex(depth)) == NULL)
+				return NULL;
+			tokeners[i].depth = depth;
+			tokeners[i].busy = true;
+			return tokeners[i].tok;
+		}
+	return json_tokener_new_ex(depth);	/* all taken: not kept */
+}
+
+static void
+tokener_put(json_tokener *tok)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(tokeners) / sizeof(tokeners[0]); i++)
+		if (tokeners[i].tok == tok) {
+			json_tokener_reset(tok);
+			tokeners[i].busy = false;
+			return;
+		}
+	json_tokener_free(tok);
+}
+
 int
 jdoc_parse(const char *text, size_t len, int max_depth, struct jdoc **out,
     char *err, size_t errlen)
@@ -305,7 +352,7 @@ jdoc_parse(const char *text, size_t len, int max_depth, struct jdoc **out,
 		len = wide.len;
 	}
 	/* The text is valid JSON now; json-c only builds the tree. */
-	if ((tok = json_tokener_new_ex(max_depth + 1)) == NULL) {
+	if ((tok = tokener_get(max_depth + 1)) == NULL) {
 		buf_free(&wide);
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -317,7 +364,7 @@ jdoc_parse(const char *text, size_t len, int max_depth, struct jdoc **out,
 		obj = json_tokener_parse_ex(tok, "", 1);
 		jerr = json_tokener_get_error(tok);
 	}
-	json_tokener_free(tok);
+	tokener_put(tok);
 	buf_free(&wide);
 	if (jerr != json_tokener_success) {
 		snprintf(err, errlen, "%s", json_tokener_error_desc(jerr));
@@ -525,6 +572,11 @@ utf8_seq(const unsigned char *s, size_t n)
 void
 json_append_string(struct buf *b, const char *s, size_t n)
 {
+	/* ASCII that goes out as it is: not a control, not '"', not '\\'. */
+	static const bool json_plain[256] = {
+		[0x20] = true, [0x21] = true, [0x23 ... 0x5b] = true,
+		[0x5d ... 0x7f] = true,
+	};
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
 	size_t	 i = 0, run = 0, k;
@@ -534,7 +586,7 @@ json_append_string(struct buf *b, const char *s, size_t n)
 	while (i < n) {
 		unsigned char c = p[i];
 
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+		if (json_plain[c]) {
 			run++;
 			i++;
 			continue;
@@ -661,8 +713,16 @@ jw_str(struct jw *w, const char *s)
 void
 jw_int(struct jw *w, int64_t v)
 {
+	char		 tmp[24], *p = tmp + sizeof(tmp);
+	uint64_t	 u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
 	jw_sep(w);
-	buf_printf(w->b, "%lld", (long long)v);
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	buf_append(w->b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void

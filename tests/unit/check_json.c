@@ -1,8 +1,11 @@
 /* check_json.c - strict parsing, number and string output, the writer. */
 #include "config.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "json.h"
 
 #define SUITE_NAME "json"
@@ -242,9 +245,87 @@ START_TEST(test_writer_compact)
 }
 END_TEST
 
+static const struct {
+	int64_t		 v;
+	const char	*out;
+} int_cases[] = {
+	{ 0, "0" }, { 7, "7" }, { -1, "-1" }, { 10, "10" }, { 1234567890, "1234567890" },
+	{ -987654321, "-987654321" }, { INT64_MAX, "9223372036854775807" },
+	{ INT64_MIN, "-9223372036854775808" },
+};
+
+START_TEST(test_writer_int)
+{
+	struct buf	 b;
+	struct jw	 w;
+
+	buf_init(&b);
+	jw_init(&w, &b, false);
+	jw_int(&w, int_cases[_i].v);
+	ck_assert(buf_ok(&b));
+	ck_assert_str_eq(buf_cstr(&b), int_cases[_i].out);
+	buf_free(&b);
+}
+END_TEST
+
+/* buf_printf formats in place when the buffer has room, and grows it when
+ * it has not: both give the same text, whatever is already in the buffer. */
+START_TEST(test_buf_printf_growth)
+{
+	static const size_t	 prefix[] = { 0, 1, 200, 254, 255, 256, 1000 };
+	struct buf		 b, want;
+	size_t			 i, width;
+	char			 pad[1100], tmp[700];
+
+	memset(pad, 'p', sizeof(pad));
+	for (i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++)
+		for (width = 0; width < 600; width += 37) {
+			buf_init(&b);
+			buf_init(&want);
+			buf_append(&b, pad, prefix[i]);
+			ck_assert(buf_printf(&b, "<%0*d|%s>", (int)width, 42,
+			    "tail"));
+			snprintf(tmp, sizeof(tmp), "<%0*d|%s>", (int)width, 42,
+			    "tail");
+			buf_append(&want, pad, prefix[i]);
+			buf_puts(&want, tmp);
+			ck_assert_uint_eq(b.len, want.len);
+			ck_assert_str_eq(buf_cstr(&b), buf_cstr(&want));
+			buf_free(&b);
+			buf_free(&want);
+		}
+}
+END_TEST
+
+/* The same parse again and again (the tokener is kept between parses),
+ * with a failed parse in between, gives the same tree each time. */
+START_TEST(test_parse_repeated)
+{
+	static const char ok[] = "{\"a\":[1,{\"b\":\"c\"}],\"d\":2.5}";
+	static const char bad[] = "{\"a\":";
+	struct jdoc	*d;
+	char		 err[96];
+	int		 i;
+	double		 n;
+
+	for (i = 0; i < 50; i++) {
+		ck_assert_int_eq(jdoc_parse(ok, sizeof(ok) - 1, 8, &d, err,
+		    sizeof(err)), 0);
+		ck_assert(jref_number(jref_get(jdoc_root(d), "d"), &n));
+		ck_assert(n == 2.5);
+		jdoc_free(d);
+		ck_assert_int_ne(jdoc_parse(bad, sizeof(bad) - 1, 8, &d, err,
+		    sizeof(err)), 0);
+	}
+}
+END_TEST
+
 static void
 add_tests(TCase *tc)
 {
+	tcase_add_loop_test(tc, test_writer_int, 0, N(int_cases));
+	tcase_add_test(tc, test_buf_printf_growth);
+	tcase_add_test(tc, test_parse_repeated);
 	tcase_add_loop_test(tc, test_number_format, 0, N(num_cases));
 	tcase_add_test(tc, test_number_nonfinite);
 	tcase_add_loop_test(tc, test_string_escape, 0, N(str_cases));
