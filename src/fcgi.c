@@ -44,10 +44,9 @@ static void
 fcgi_finish(FCGX_Request *r)
 {
 	char	 sink[4096];
-	int	 n, budget = 16;
+	int	 budget = 16;
 
-	while (budget-- > 0 &&
-	    (n = FCGX_GetStr(sink, (int)sizeof(sink), r->in)) > 0)
+	while (budget-- > 0 && FCGX_GetStr(sink, (int)sizeof(sink), r->in) > 0)
 		;
 	if (FCGX_HasSeenEOF(r->in) == EOF && FCGX_GetError(r->in) == 0)
 		(void)FCGX_Detach(r);
