@@ -142,6 +142,17 @@ class BenchNginx(Nginx):
         return conf
 
 
+def stop_process(proc):
+    """SIGTERM a process started in a session of its own; after 5 s, SIGKILL its group."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def children_of(pid):
     """All descendants of pid (from /proc)."""
     kids = {}
@@ -266,13 +277,7 @@ class NodeStack(Stack):
         return [self.proc.pid] if self.proc and self.proc.poll() is None else []
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
 
@@ -805,13 +810,7 @@ class PgBouncer:
         return [self.proc.pid] if self.proc and self.proc.poll() is None else []
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 def main(argv=None):
