@@ -1,6 +1,10 @@
 /* fcgi.c - the only module that includes libfcgi: the accept loop. */
 #include "config.h"
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -114,32 +118,77 @@ serve_one(struct service *svc, FCGX_Request *r, struct http_resp *resp,
 	fcgi_finish(r);
 }
 
+/* Run the handlers of the signals in `hold` that arrived while blocked. */
+static void
+deliver(const sigset_t *hold)
+{
+	sigset_t	 pend;
+	int		 sig;
+
+	if (sigpending(&pend) != 0)
+		return;
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(hold, sig) == 1 && sigismember(&pend, sig) == 1) {
+			sigprocmask(SIG_UNBLOCK, hold, NULL);
+			sigprocmask(SIG_BLOCK, hold, NULL);
+			return;
+		}
+}
+
+/*
+ * How long accept waits before the worker looks at its signals again.
+ * The stop signals stay blocked all the time, in accept too: libfcgi waits
+ * for a new unix connection to become readable right after accepting it,
+ * and a signal landing in that wait made it drop the connection (nginx
+ * answered 502 during a reload). So accept gives up every ACCEPT_TICK_MS
+ * instead, and pending signals are delivered after it and after each
+ * request.
+ */
+#define ACCEPT_TICK_MS	250
+
 long long
 fcgi_run(struct service *svc, int listen_fd, long long max_requests,
     volatile sig_atomic_t *stop, const sigset_t *hold)
 {
-	FCGX_Request	 r;
-	struct http_resp resp;
-	struct buf	 out;
-	long long	 served = 0;
-	int		 rc, fl;
+	FCGX_Request		 r;
+	struct http_resp	 resp;
+	struct buf		 out;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+	struct timeval		 tick = { 0, ACCEPT_TICK_MS * 1000 };
+	static const struct timeval none = { 0, 0 };
+	long long		 served = 0;
+	bool			 inherits;
+	int			 rc, fl;
 
-	/* FCGI_FAIL_ACCEPT_ON_INTR: a signal ends a waiting accept. */
-	if (FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&r, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, listen_fd, 0) != 0) {
 		log_msg(LOG_LVL_ERROR, "cannot initialise libfcgi");
 		return -1;
 	}
+	if (setsockopt(listen_fd, SOL_SOCKET, SO_RCVTIMEO, &tick,
+	    sizeof(tick)) != 0)
+		log_msg(LOG_LVL_WARN, "cannot set an accept timeout: a stop "
+		    "signal waits for the next request");
+	/* TCP connections inherit the timeout from the listening socket. */
+	inherits = getsockname(listen_fd, (struct sockaddr *)&ss, &sslen) == 0 &&
+	    ss.ss_family != AF_UNIX;
 	http_resp_init(&resp);
 	buf_init(&out);
+	sigprocmask(SIG_BLOCK, hold, NULL);
 	while (!*stop && (max_requests == 0 || served < max_requests)) {
-		sigprocmask(SIG_UNBLOCK, hold, NULL);
-		rc = *stop ? -1 : FCGX_Accept_r(&r);
-		sigprocmask(SIG_BLOCK, hold, NULL);
+		rc = FCGX_Accept_r(&r);
+		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR) {
+			deliver(hold);
+			continue;
+		}
 		if (rc < 0)
 			break;
+		if (inherits)
+			(void)setsockopt(r.ipcFd, SOL_SOCKET, SO_RCVTIMEO, &none,
+			    sizeof(none));
 		serve_one(svc, &r, &resp, &out);
 		served++;
+		deliver(hold);
 	}
 	/*
 	 * A master shutting down makes the socket non-blocking once no new
@@ -149,6 +198,9 @@ fcgi_run(struct service *svc, int listen_fd, long long max_requests,
 	if (*stop && (fl = fcntl(listen_fd, F_GETFL)) >= 0 &&
 	    (fl & O_NONBLOCK) != 0)
 		while (FCGX_Accept_r(&r) >= 0) {
+			if (inherits)
+				(void)setsockopt(r.ipcFd, SOL_SOCKET,
+				    SO_RCVTIMEO, &none, sizeof(none));
 			serve_one(svc, &r, &resp, &out);
 			served++;
 		}

@@ -100,8 +100,8 @@ on_signal(int sig, void (*fn)(int), int flags)
 
 /*
  * Install the worker's handlers: SIGTERM, SIGINT and SIGQUIT set the stop
- * flag and interrupt a waiting accept (no SA_RESTART); they are held while
- * a request is answered (see fcgi_run). SIGHUP is the master's business.
+ * flag; they stay blocked and fcgi_run delivers them between requests and
+ * while idle. SIGHUP is the master's business.
  */
 static void
 worker_signals(sigset_t *hold)
