@@ -17,6 +17,9 @@ relies on:
             harness's Nginx, conf_dir /usr/share/coursegen-status/nginx, workers as
             www-data) serves real requests; a2enconf enables the Apache config and
             apache2 -t accepts it.
+  reinstall apt-get install --reinstall (what an upgrade runs): the settings stay; an
+            administrator's dpkg-statoverride on the conffile is respected, and
+            without one the file is root:_coursegen 0640 again; nothing started.
   remove    apt-get remove: the program is gone, the conffile (with our settings)
             and the user stay, the Apache config is disabled.
   purge     apt-get purge: nothing whose name contains "coursegen" is left under /etc,
@@ -314,6 +317,29 @@ def test_configure(work, src_sql_sample):
         check(p.returncode == 0, "apache2ctl -t accepts it (%s)" % p.stderr.strip()[-200:])
 
 
+def conf_state():
+    st = os.stat(CONF)
+    with open(CONF) as f:
+        configured = "JWT_SECRET=" + SECRET in f.read()
+    return grp.getgrgid(st.st_gid).gr_name, stat.S_IMODE(st.st_mode), configured
+
+
+def test_reinstall(deb):
+    step("reinstall (the upgrade path) with and without a dpkg-statoverride")
+    run(["dpkg-statoverride", "--add", "root", "www-data", "0640", CONF])
+    try:
+        apt("install", "--reinstall", deb)
+        check(conf_state() == ("www-data", 0o640, True),
+              "the administrator's statoverride (root:www-data) and the settings survive "
+              "(%s)" % (conf_state(),))
+    finally:
+        run(["dpkg-statoverride", "--remove", CONF])
+    apt("install", "--reinstall", deb)
+    check(conf_state() == (USER, 0o640, True),
+          "without it, root:%s 0640 again, settings kept (%s)" % (USER, conf_state()))
+    check(our_processes() == [], "the reinstall started nothing")
+
+
 def test_remove():
     step("apt-get remove")
     apt("remove", PKG)
@@ -361,6 +387,7 @@ def main(argv):
     try:
         test_install(deb)
         test_configure(work, sample)
+        test_reinstall(deb)
         test_remove()
         test_purge(before_paths, before_accounts)
     except Exception as e:   # noqa: BLE001 - report, purge, fail
