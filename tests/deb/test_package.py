@@ -326,7 +326,7 @@ def conf_state():
 
 def test_reinstall(deb):
     step("reinstall (the upgrade path) with and without a dpkg-statoverride")
-    run(["dpkg-statoverride", "--add", "root", "www-data", "0640", CONF])
+    run(["dpkg-statoverride", "--update", "--add", "root", "www-data", "0640", CONF])
     try:
         apt("install", "--reinstall", deb)
         check(conf_state() == ("www-data", 0o640, True),
