@@ -3,7 +3,9 @@
 # coursegen-simulate: the simulated generation worker (libpq only). It drives
 # courses through the worker API of sql/004-worker-api.sql; ./run uses it for the
 # live demo, tests/e2e/test_90_simulation.py and the browser test as the worker.
-bin_PROGRAMS = sim/coursegen-simulate
+# Built by `make` (./run and the tests use it from the build tree), never installed:
+# it is a test tool that writes to the database as the worker role.
+noinst_PROGRAMS = sim/coursegen-simulate
 sim_coursegen_simulate_SOURCES = sim/simulate.c
 sim_coursegen_simulate_CPPFLAGS = $(AM_CPPFLAGS) $(PQ_CFLAGS)
 sim_coursegen_simulate_LDADD = $(PQ_LIBS) -lm
