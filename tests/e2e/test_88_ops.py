@@ -218,6 +218,22 @@ class Keys(unittest.TestCase):
             with self.subTest(case=name):
                 self.check(tok, want)
 
+    def test_one_spelling_per_token(self):
+        """Junk glued to a valid signature, padding, or a set unused bit: 401
+        (libjwt decodes base64 leniently), also once the real token is cached."""
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        for alg, key, kid in (("RS256", "rsa-a.pem", "rsa-a"), ("ES256", "ec-a.pem", "ec-a")):
+            tok = signed(alg, key, kid)
+            self.check(tok, 200)
+            sig = tok.rsplit(".", 1)[1]
+            self.assertNotEqual(len(sig) % 4, 0)
+            flipped = tok[:-1] + alphabet[alphabet.index(tok[-1]) ^ 1]
+            for name, bad in (("==", tok + "=="), ("!!", tok + "!!"), (".", tok + "."),
+                              ("fourth part", tok + ".AAAA"), ("unused bit", flipped)):
+                with self.subTest(alg=alg, variant=name):
+                    self.check(bad, 401)
+            self.check(tok, 200)
+
 
 class AudienceIssuer(unittest.TestCase):
 
