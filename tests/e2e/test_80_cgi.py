@@ -54,7 +54,7 @@ class Cgi(E2ECase):
         status, headers, body = self.cgi(query=self.q(), headers=self.auth())
         self.assertEqual(status, 200, body)
         self.assertEqual(headers.get("content-type", "").split(";")[0], "application/json")
-        self.assertEqual(headers.get("vary"), "trpc-accept, accept")
+        self.assertEqual(headers.get("vary"), "trpc-accept, accept, Accept-Language")
         self.assertEqual(headers.get("cache-control"), "no-store")
         self.assertEqual(headers.get("x-content-type-options"), "nosniff")
         d = strict_loads(body)["result"]["data"]

@@ -185,6 +185,14 @@ class English(unittest.TestCase):
             with self.subTest(lang=lang):
                 r = status_call(headers={"Accept-Language": lang} if lang else None)
                 self.assertEqual(r.json()["result"]["data"]["message"], want)
+                # a shared cache must key the answer on the language too
+                self.assertEqual(r.headers.get("vary"),
+                                 "trpc-accept, accept, Accept-Language")
+        # an error's message is the same in every language
+        r = request(STACK, "GET", target(STACK, input={"courseId": DONE}),
+                    headers={"Accept-Language": "en"})
+        self.assertEqual(r.status, 401)
+        self.assertEqual(r.headers.get("vary"), "trpc-accept, accept")
 
 
 class Keys(unittest.TestCase):
