@@ -310,7 +310,7 @@ exec_status(struct db *db, const char *const params[2])
 	PGresult	*r, *out = NULL;
 	char		 ms[24];
 	const char	*p[1] = { ms };
-	int		 n = 0;
+	int		 n = 0, nulls;
 
 	if (db->cfg.prepare)
 		return PQexecPrepared(db->conn, STMT_NAME, 2, params, NULL,
@@ -320,20 +320,20 @@ exec_status(struct db *db, const char *const params[2])
 	    PQsendQueryParams(db->conn, set, 1, NULL, p, NULL, NULL, 0) != 1 ||
 	    PQsendQueryParams(db->conn, db_status_query, 2, NULL, params,
 	    NULL, NULL, 0) != 1 || PQpipelineSync(db->conn) != 1) {
-		/* Broken connection: the caller sees it and reconnects. */
-		(void)PQexitPipelineMode(db->conn);
-		return PQexecParams(db->conn, db_status_query, 2, NULL,
-		    params, NULL, NULL, 0);
+		/* A broken connection: the caller reconnects. */
+		r = PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
+		db_disconnect(db);
+		return r;
 	}
 	/* Results: set_config's, NULL, the query's, NULL, the Sync. An error
 	 * in the first makes the second PGRES_PIPELINE_ABORTED: keep the
-	 * error. */
-	for (;;) {
+	 * error. Two NULLs in a row only come from a broken connection. */
+	for (nulls = 0; nulls < 2;) {
 		if ((r = PQgetResult(db->conn)) == NULL) {
-			if (PQstatus(db->conn) == CONNECTION_BAD)
-				break;
+			nulls++;
 			continue;
 		}
+		nulls = 0;
 		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
 			PQclear(r);
 			break;
@@ -345,7 +345,13 @@ exec_status(struct db *db, const char *const params[2])
 		else
 			PQclear(r);
 	}
-	(void)PQexitPipelineMode(db->conn);
+	if (PQexitPipelineMode(db->conn) != 1) {
+		/* Results left unread: the connection cannot be used again. */
+		if (out == NULL)
+			out = PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
+		db_disconnect(db);
+		return out;
+	}
 	if (out == NULL)
 		out = PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
 	return out;

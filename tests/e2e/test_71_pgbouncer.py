@@ -16,6 +16,7 @@ import unittest
 
 import harness
 from e2e.common import OwnStackCase, cid, insert_courses, MSG_DB_TIMEOUT
+from e2e import test_70_database
 
 
 class PgBouncer:
@@ -131,6 +132,14 @@ class TimeoutBehindPgBouncer(OwnStackCase):
 
     def test_zz_log_has_no_secrets(self):
         self.assert_log_clean()
+
+
+class TroubleWithoutNamedStatement(test_70_database.DatabaseTrouble):
+    """DB_PREPARE=0 without a pooler: the same statement timeout, outage and restart
+    behaviour as with the prepared statement (the pipeline's error paths)."""
+
+    stack_kwargs = dict(workers=1, env={"DB_STATEMENT_TIMEOUT_MS": "500", "DB_PREPARE": "0",
+                                        "DB_CONNECT_TIMEOUT": "2", "CACHE_TTL_MS": "0"})
 
 
 if __name__ == "__main__":
