@@ -159,9 +159,18 @@ class Apache:
         """Apache's processes and their children (CGI and FastCGI programs)."""
         if self.proc is None:
             return []
-        out = subprocess.run(["pgrep", "-g", str(self.proc.pid)], capture_output=True,
-                             text=True).stdout
-        return [int(p) for p in out.split()]
+        pids = []
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % name) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.proc.pid:  # the process group
+                pids.append(int(name))
+        return pids
 
     def start(self, timeout=20.0):
         conf = self.write_config()

@@ -324,6 +324,7 @@ class ApacheOnly(unittest.TestCase):
         for name in ("fcgid", "event-fcgid"):
             ap = FRONTS[name][1]
             held = []
+            self.assertGreater(len(ap.pids()), 2, "Apache's processes not found")
             for pid in ap.pids():
                 try:
                     fds = os.listdir("/proc/%d/fd" % pid)
