@@ -202,6 +202,48 @@ try_key(const struct auth_cfg *cfg, const struct key *k, const char *tok,
 	return e;
 }
 
+/* The token of a "Bearer <token>" header value, and its length. */
+static enum auth_err
+bearer_token(const char *header, const char **tok, size_t *len)
+{
+	if (header == NULL || *header == '\0')
+		return AUTH_MISSING;
+	if (strncasecmp(header, "Bearer ", 7) != 0)
+		return AUTH_NOT_BEARER;
+	for (*tok = header + 7; **tok == ' '; (*tok)++)
+		;
+	*len = strnlen(*tok, AUTH_MAX_TOKEN + 1);
+	if (*len > AUTH_MAX_TOKEN)
+		return AUTH_TOO_LONG;
+	if (*len == 0)
+		return AUTH_MISSING;
+	return AUTH_OK;
+}
+
+/*
+ * Exactly three non-empty parts, each canonical base64url. libjwt decodes
+ * leniently (padding, junk after the signature, non-zero unused bits), so
+ * without this one signed token had many accepted spellings, each a new
+ * entry of the token cache.
+ */
+static bool
+canonical_jws(const char *tok, size_t len)
+{
+	const char	*end = tok + len, *dot;
+	size_t		 n;
+	int		 parts = 0;
+
+	for (;;) {
+		dot = memchr(tok, '.', (size_t)(end - tok));
+		n = (size_t)((dot != NULL ? dot : end) - tok);
+		if (n == 0 || !b64url_canonical(tok, n) || ++parts > 3)
+			return false;
+		if (dot == NULL)
+			return parts == 3;
+		tok = dot + 1;
+	}
+}
+
 enum auth_err
 auth_verify(const struct auth_cfg *cfg, const char *header, int64_t now,
     struct auth_identity *id)
@@ -214,18 +256,10 @@ auth_verify(const struct auth_cfg *cfg, const char *header, int64_t now,
 	bool		 has_kid, tried = false;
 	int		 pass;
 
-	if (header == NULL || *header == '\0')
-		return AUTH_MISSING;
-	if (strncasecmp(header, "Bearer ", 7) != 0)
-		return AUTH_NOT_BEARER;
-	for (tok = header + 7; *tok == ' '; tok++)
-		;
-	len = strnlen(tok, AUTH_MAX_TOKEN + 1);
-	if (len > AUTH_MAX_TOKEN)
-		return AUTH_TOO_LONG;
-	if (len == 0)
-		return AUTH_MISSING;
-	if (!read_header(tok, len, &alg, kid, sizeof(kid), &has_kid))
+	if ((e = bearer_token(header, &tok, &len)) != AUTH_OK)
+		return e;
+	if (!canonical_jws(tok, len) ||
+	    !read_header(tok, len, &alg, kid, sizeof(kid), &has_kid))
 		return AUTH_INVALID;
 	if (alg == KEY__MAX)
 		return AUTH_WRONG_ALG;
@@ -254,10 +288,12 @@ auth_verify(const struct auth_cfg *cfg, const char *header, int64_t now,
 /* ---- the cache of verified tokens ------------------------------------- */
 
 /*
- * Entries hold the SHA-256 of the whole header value, not the token: 32
- * bytes instead of up to 8 KiB, so a cache large enough for every client of
- * a busy worker stays small, and a forged token cannot collide with a
- * cached one. The slot is chosen by the digest's first bytes.
+ * Entries hold the SHA-256 of the token (not of the header, whose scheme
+ * and spaces may be spelt several ways): 32 bytes instead of up to 8 KiB,
+ * so a cache large enough for every client of a busy worker stays small,
+ * and a forged token cannot collide with a cached one. A verified token
+ * has one spelling (canonical_jws), so one entry. The slot is chosen by
+ * the digest's first bytes.
  */
 struct auth_entry {
 	unsigned char		 digest[KEYS_SHA256_LEN];
@@ -302,13 +338,12 @@ auth_verify_cached(const struct auth_cfg *cfg, struct auth_cache *c,
 	enum auth_err		 r;
 	unsigned char		 d[KEYS_SHA256_LEN];
 	uint64_t		 slot;
+	const char		*tok;
 	size_t			 n;
 
 	*hit = false;
-	if (c == NULL || header == NULL)
-		return auth_verify(cfg, header, now, id);
-	n = strnlen(header, AUTH_MAX_TOKEN + 16);
-	if (n > AUTH_MAX_TOKEN + 7 || keys_sha256(header, n, d) != 0)
+	if (c == NULL || bearer_token(header, &tok, &n) != AUTH_OK ||
+	    keys_sha256(tok, n, d) != 0)
 		return auth_verify(cfg, header, now, id);
 	memcpy(&slot, d, sizeof(slot));
 	e = &c->e[slot % c->slots];

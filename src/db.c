@@ -146,16 +146,23 @@ db_connect(struct db *db, char *err, size_t errlen)
 		db_disconnect(db);
 		return DB_UNAVAILABLE;
 	}
-	snprintf(sql, sizeof(sql), "SET statement_timeout = %d",
-	    db->cfg.statement_timeout_ms);
-	res = PQexec(db->conn, sql);
-	st = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : classify(res);
-	if (st != DB_OK)
-		first_line(PQresultErrorMessage(res), err, errlen);
-	PQclear(res);
-	if (st != DB_OK) {
-		db_disconnect(db);
-		return st;
+	/* A session setting, on this worker's own connection only: behind a
+	 * transaction-mode pooler (no named statement) it would stay on a
+	 * server connection other clients share, so there the timeout goes
+	 * with each statement instead (exec_status). */
+	if (db->cfg.prepare) {
+		snprintf(sql, sizeof(sql), "SET statement_timeout = %d",
+		    db->cfg.statement_timeout_ms);
+		res = PQexec(db->conn, sql);
+		st = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK :
+		    classify(res);
+		if (st != DB_OK)
+			first_line(PQresultErrorMessage(res), err, errlen);
+		PQclear(res);
+		if (st != DB_OK) {
+			db_disconnect(db);
+			return st;
+		}
 	}
 	/* Without a named statement (a transaction-mode pooler may hand the
 	 * next query to another server connection), the query is still
@@ -286,6 +293,70 @@ fill_row(PGresult *res, struct db_row *row)
 	return DB_OK;
 }
 
+/*
+ * Run the status query. Without a named statement (PgBouncer in
+ * transaction mode) each statement may land on another server connection,
+ * so the timeout is set for the query's own transaction: set_config(...,
+ * true) and the query are sent together in one pipeline ending in one
+ * Sync, which is one transaction, held on one server connection by the
+ * pooler and ended before the next client gets it. Still one round trip.
+ * Returns the query's result (NULL only without memory).
+ */
+static PGresult *
+exec_status(struct db *db, const char *const params[2])
+{
+	static const char set[] =
+	    "SELECT set_config('statement_timeout', $1, true)";
+	PGresult	*r, *out = NULL;
+	char		 ms[24];
+	const char	*p[1] = { ms };
+	int		 n = 0, nulls;
+
+	if (db->cfg.prepare)
+		return PQexecPrepared(db->conn, STMT_NAME, 2, params, NULL,
+		    NULL, 0);
+	snprintf(ms, sizeof(ms), "%d", db->cfg.statement_timeout_ms);
+	if (PQenterPipelineMode(db->conn) != 1 ||
+	    PQsendQueryParams(db->conn, set, 1, NULL, p, NULL, NULL, 0) != 1 ||
+	    PQsendQueryParams(db->conn, db_status_query, 2, NULL, params,
+	    NULL, NULL, 0) != 1 || PQpipelineSync(db->conn) != 1) {
+		/* A broken connection: the caller reconnects. */
+		r = PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
+		db_disconnect(db);
+		return r;
+	}
+	/* Results: set_config's, NULL, the query's, NULL, the Sync. An error
+	 * in the first makes the second PGRES_PIPELINE_ABORTED: keep the
+	 * error. Two NULLs in a row only come from a broken connection. */
+	for (nulls = 0; nulls < 2;) {
+		if ((r = PQgetResult(db->conn)) == NULL) {
+			nulls++;
+			continue;
+		}
+		nulls = 0;
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			break;
+		}
+		if (n++ == 0 && PQresultStatus(r) == PGRES_TUPLES_OK)
+			PQclear(r);
+		else if (out == NULL)
+			out = r;
+		else
+			PQclear(r);
+	}
+	if (PQexitPipelineMode(db->conn) != 1) {
+		/* Results left unread: the connection cannot be used again. */
+		if (out == NULL)
+			out = PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
+		db_disconnect(db);
+		return out;
+	}
+	if (out == NULL)
+		out = PQmakeEmptyPGresult(db->conn, PGRES_FATAL_ERROR);
+	return out;
+}
+
 static enum db_status
 fetch(struct db *db, const char *course_id, const char *user_id,
     struct db_row *row)
@@ -300,12 +371,7 @@ fetch(struct db *db, const char *course_id, const char *user_id,
 	for (attempt = 0; attempt < 2; attempt++) {
 		if ((st = db_ensure(db)) != DB_OK)
 			return st;
-		if (db->cfg.prepare)
-			res = PQexecPrepared(db->conn, STMT_NAME, 2, params,
-			    NULL, NULL, 0);
-		else
-			res = PQexecParams(db->conn, db_status_query, 2, NULL,
-			    params, NULL, NULL, 0);
+		res = exec_status(db, params);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK) {
 			/* The schema works again: a new break is news. */
 			db->schema_logged = false;

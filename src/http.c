@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "http.h"
 
@@ -45,6 +46,38 @@ http_resp_header(struct http_resp *r, const char *name, const char *value)
 	buf_puts(&r->headers, value);
 	buf_puts(&r->headers, "\r\n");
 	return buf_ok(&r->headers);
+}
+
+bool
+http_resp_vary(struct http_resp *r, const char *token)
+{
+	struct buf	 b;
+	const char	*h, *line, *eol;
+	bool		 ok;
+
+	if (!header_safe(token) || *token == '\0' || strchr(token, ',') != NULL)
+		return false;
+	h = buf_cstr(&r->headers);
+	for (line = h; *line != '\0'; line = eol + 2) {
+		if ((eol = strstr(line, "\r\n")) == NULL)
+			break;
+		if (strncasecmp(line, "Vary:", 5) != 0)
+			continue;
+		/* Name, value, ", token", then the rest as it was. */
+		buf_init(&b);
+		buf_append(&b, h, (size_t)(eol - h));
+		buf_puts(&b, ", ");
+		buf_puts(&b, token);
+		buf_puts(&b, eol);
+		if ((ok = buf_ok(&b))) {
+			buf_reset(&r->headers);
+			buf_append(&r->headers, b.data, b.len);
+			ok = buf_ok(&r->headers);
+		}
+		buf_free(&b);
+		return ok;
+	}
+	return http_resp_header(r, "Vary", token);
 }
 
 const char *

@@ -43,6 +43,12 @@ void	 http_resp_free(struct http_resp *);
  */
 bool	 http_resp_header(struct http_resp *, const char *name,
 	    const char *value);
+/*
+ * Add one field name to the response's Vary header: appended to the first
+ * Vary line when there is one (one list, as caches read it best), else a
+ * new Vary header. Refused like http_resp_header for CR, LF or a comma.
+ */
+bool	 http_resp_vary(struct http_resp *, const char *token);
 /* Reason phrase for a status code ("OK", "Multi-Status", ...). */
 const char *http_status_text(int);
 /*

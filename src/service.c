@@ -36,6 +36,7 @@ struct reqctx {
 	enum auth_err		 auth;
 	struct auth_identity	 id;
 	enum gen_lang		 lang;	/* from Accept-Language */
+	bool			 lang_used;	/* an answer's message is in it */
 };
 
 static int64_t
@@ -189,8 +190,10 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 		out->code = TRPC_BAD_REQUEST;
 		return;
 	}
-	if (try_cache(rc, course, out))
+	if (try_cache(rc, course, out)) {
+		rc->lang_used |= out->ok;
 		return;
+	}
 
 	switch ((ds = db_fetch(svc->db, course, rc->id.user_id, &row))) {
 	case DB_OK:
@@ -220,6 +223,7 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 		trpc_fail(out, TRPC_INTERNAL_SERVER_ERROR, MSG_INTERNAL);
 	} else {
 		out->ok = true;
+		rc->lang_used = true;
 		cache_course_put(svc->cache, row.id, (int)rc->lang, row.owner,
 		    row.has_org ? row.org : NULL, out->data.data,
 		    out->data.len, monotonic_ms());
@@ -339,6 +343,9 @@ service_handle(struct service *svc, const struct http_req *req,
 	rc.lang = accept_lang_prefers_en(req->accept_language) ? GL_EN : GL_RU;
 	trpc_handle(&svc->limits, procedures,
 	    sizeof(procedures) / sizeof(procedures[0]), &rc, req, resp);
+	/* A status's message follows Accept-Language; errors do not. */
+	if (rc.lang_used)
+		(void)http_resp_vary(resp, "Accept-Language");
 	metrics_latency((uint64_t)(monotonic_us() - t0));
 	/* One line per request, off by default (nginx logs requests). No
 	 * query string: it carries the input. */

@@ -318,3 +318,29 @@ b64url_decode(const char *s, size_t n, struct buf *b)
 	}
 	return buf_ok(b);
 }
+
+bool
+b64url_canonical(const char *s, size_t n)
+{
+	size_t	 i;
+	int	 last;
+
+	if (n % 4 == 1)
+		return false;
+	for (i = 0; i < n; i++)
+		if (b64val((unsigned char)s[i]) < 0)
+			return false;
+	if (n == 0)
+		return true;
+	last = b64val((unsigned char)s[n - 1]);
+	/* The bits past the last whole byte: 4 after 2 characters, 2 after
+	 * 3 (RFC 4648 section 3.5: a canonical encoding has them zero). */
+	switch (n % 4) {
+	case 2:
+		return (last & 0x0f) == 0;
+	case 3:
+		return (last & 0x03) == 0;
+	default:
+		return true;
+	}
+}

@@ -65,6 +65,13 @@ bool	 isotime_format(int64_t ms, char out[ISOTIME_LEN + 1]);
 bool	 b64url_decode(const char *s, size_t n, struct buf *b);
 
 /*
+ * Whether s (n bytes) is base64url in its one canonical spelling, as a
+ * JWS part must be (RFC 7515 section 2): the alphabet only, no padding, a
+ * possible length and the unused bits of the last character zero.
+ */
+bool	 b64url_canonical(const char *s, size_t n);
+
+/*
  * Whether an Accept-Language header prefers English to Russian: the highest
  * q of an "en" range is above the highest q of a "ru" range (RFC 9110
  * 12.5.4; region subtags ignored, "*" and other languages ignored).

@@ -208,31 +208,22 @@ media_type_is(const char *h, const char *type, bool list)
 	}
 }
 
-/* Write a request-level error (no path): a single object, or in JSONL
- * mode a 200 line with the error at every index. */
+/*
+ * Write a request-level error (no path): one object with the error's
+ * status, in JSONL mode too, as tRPC v11's resolveResponse answers every
+ * request it refuses as a whole (httpBatchStreamLink 11.14+ hands it to
+ * each call). Never one error per call: the calls of a refused request
+ * are not bounded by MAX_BATCH, and a path of N names would otherwise
+ * buy an unauthenticated client N errors.
+ */
 static void
 request_error(struct http_resp *resp, const struct treq *t,
     enum trpc_code c, const char *msg)
 {
-	size_t i, n;
-
 	if (t->lim != NULL && t->lim->observe != NULL)
 		t->lim->observe(NULL, true, false, c);
 	http_resp_reset(resp);
 	standard_headers(resp, true);
-	if (t->stream && t->batch && t->ncalls > 0) {
-		resp->status = 200;
-		n = t->ncalls;
-		buf_puts(&resp->body, t->sj ? "{\"json\":{" : "{");
-		for (i = 0; i < n; i++) {
-			buf_printf(&resp->body, "%s\"%zu\":[[", i ? "," : "", i);
-			write_error(&resp->body, false, c, msg, strlen(msg), NULL,
-			    0);
-			buf_puts(&resp->body, "]]");
-		}
-		buf_puts(&resp->body, t->sj ? "}}\n" : "}\n");
-		return;
-	}
 	resp->status = trpc_code_info(c)->http;
 	write_error(&resp->body, t->sj, c, msg, strlen(msg), NULL, 0);
 }

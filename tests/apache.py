@@ -1,9 +1,18 @@
 """apache.py: the service in its other deployments, for the end-to-end tests.
 
-Apache(root, mode, settings)  a real Apache httpd (Debian's apache2) on 127.0.0.1 with
+Apache(root, mode, settings, mpm="prefork", extra=())
+                              a real Apache httpd (Debian's apache2) on 127.0.0.1 with
                               the shipped apache/coursegen-status-<mode>.conf included,
                               mode "fcgid" (mod_fcgid; the service serves FastCGI on fd
-                              0) or "cgi" (mod_cgi; one process per request).
+                              0) or "cgi" (one process per request). mpm "prefork": a
+                              minimal prefork server with mod_cgi. mpm "event": Apache
+                              as Debian installs it: the event MPM and Debian's default
+                              modules, each with its own .load and .conf from
+                              /etc/apache2/mods-available, Debian's apache2.conf
+                              settings, and "a2enmod cgi" giving mod_cgid (as it does on
+                              a threaded MPM), or mod_fcgid with Debian's fcgid.conf.
+                              Both load mod_headers, as the configs' install lines say.
+                              `extra`: more global directives.
 Pool(root, sock, env, ...)    the service's own master: coursegen-status --listen
                               unix:SOCK --workers N, as a child of the test.
 
@@ -23,6 +32,15 @@ import harness
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APACHE_DIR = os.path.join(REPO, "apache")
 MODULES = "/usr/lib/apache2/modules"
+DEBIAN_MODS = "/etc/apache2/mods-available"
+# What a fresh Debian apache2 enables (its postinst), the MPM aside.
+DEBIAN_DEFAULT_MODS = ("access_compat", "alias", "auth_basic", "authn_core", "authn_file",
+                       "authz_core", "authz_host", "authz_user", "autoindex", "deflate",
+                       "dir", "env", "filter", "mime", "negotiation", "reqtimeout",
+                       "setenvif", "status")
+# The global settings of Debian's apache2.conf that matter to a request.
+DEBIAN_GLOBALS = ("Timeout 300", "KeepAlive On", "MaxKeepAliveRequests 100",
+                  "KeepAliveTimeout 5", "HostnameLookups Off")
 SHIPPED_BINARY = "/usr/sbin/coursegen-status"
 SHIPPED_SETTINGS = "/etc/coursegen-status/coursegen-status.conf"
 
@@ -44,10 +62,13 @@ def write_settings(path, env):
 class Apache:
     """Apache httpd with the shipped config for `mode` ("fcgid" or "cgi")."""
 
-    def __init__(self, root, mode, settings, port=None):
+    def __init__(self, root, mode, settings, port=None, mpm="prefork", extra=()):
         assert mode in ("fcgid", "cgi")
+        assert mpm in ("prefork", "event")
         self.root = os.path.abspath(root)
         self.mode = mode
+        self.mpm = mpm
+        self.extra = list(extra)
         self.port = port or harness.free_port()
         self.settings = dict(settings)
         self.proc = None
@@ -78,11 +99,6 @@ class Apache:
         with open(os.path.join(self.root, "site.conf"), "w", encoding="utf-8") as f:
             f.write(site)
         user, group = self._user()
-        built_in = subprocess.run(["apache2", "-l"], capture_output=True,
-                                  text=True).stdout
-        mods = [m for m in ("mpm_prefork", "authz_core", "alias", "env", "mime",
-                            "log_config", "unixd", "cgi" if self.mode == "cgi" else "fcgid")
-                if "mod_%s.c" % m not in built_in]
         lines = ["ServerRoot %s" % self.root,
                  "ServerName 127.0.0.1",
                  "Listen 127.0.0.1:%d" % self.port,
@@ -92,10 +108,18 @@ class Apache:
                  "LogLevel warn",
                  "LogFormat \"%h %r %>s\" plain",
                  "CustomLog %s/logs/access.log plain" % self.root,
-                 "TypesConfig /etc/mime.types",
-                 "StartServers 2",
                  "DocumentRoot %s/run" % self.root]
-        lines += ["LoadModule %s_module %s/mod_%s.so" % (m, MODULES, m) for m in mods]
+        if self.mpm == "event":
+            lines += self._debian_modules()
+        else:
+            built_in = subprocess.run(["apache2", "-l"], capture_output=True,
+                                      text=True).stdout
+            mods = [m for m in ("mpm_prefork", "authz_core", "alias", "env", "mime",
+                                "log_config", "unixd", "headers",
+                                "cgi" if self.mode == "cgi" else "fcgid")
+                    if "mod_%s.c" % m not in built_in]
+            lines += ["TypesConfig /etc/mime.types", "StartServers 2"]
+            lines += ["LoadModule %s_module %s/mod_%s.so" % (m, MODULES, m) for m in mods]
         if user:
             lines += ["User %s" % user, "Group %s" % group]
         if self.mode == "fcgid":
@@ -104,11 +128,49 @@ class Apache:
             os.makedirs(os.path.join(self.root, "run", "fcgid"), exist_ok=True)
             if user:
                 shutil.chown(os.path.join(self.root, "run", "fcgid"), user, group)
+        lines += self.extra
         lines.append("Include %s/site.conf" % self.root)
         conf = os.path.join(self.root, "httpd.conf")
         with open(conf, "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
         return conf
+
+    def _debian_modules(self):
+        """Debian's default modules, the event MPM and the mode's module, loaded and
+        configured by Debian's own files, as a2enmod links them."""
+        run = os.path.join(self.root, "run")
+        os.makedirs(os.path.join(run, "socks"), exist_ok=True)
+        os.chmod(os.path.join(run, "socks"), 0o755)
+        lines = ["Define APACHE_RUN_DIR %s" % run,
+                 "Define APACHE_LOCK_DIR %s" % run,
+                 "Define APACHE_LOG_DIR %s/logs" % self.root]
+        lines += list(DEBIAN_GLOBALS)
+        # and what the configs' install lines enable
+        mods = ["mpm_event"] + list(DEBIAN_DEFAULT_MODS)
+        mods += ["headers", "cgid" if self.mode == "cgi" else "fcgid"]
+        for ext in ("load", "conf"):
+            for m in mods:
+                path = os.path.join(DEBIAN_MODS, "%s.%s" % (m, ext))
+                if ext == "load" or os.path.exists(path):
+                    lines.append("Include %s" % path)
+        return lines
+
+    def pids(self):
+        """Apache's processes and their children (CGI and FastCGI programs)."""
+        if self.proc is None:
+            return []
+        pids = []
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % name) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == self.proc.pid:  # the process group
+                pids.append(int(name))
+        return pids
 
     def start(self, timeout=20.0):
         conf = self.write_config()

@@ -281,6 +281,32 @@ class Jsonl(Base):
                 resp = self.get(target(self.stack, input={"courseId": OK1}), h)
                 self.assert_error(resp, 400, "BAD_REQUEST", STREAM_NOT_BATCHED, None)
 
+    def test_refused_request_gets_one_error(self):
+        """A JSONL batch refused as a whole gets one error object with its status (as
+        tRPC v11 answers), not one per procedure name in the path: the answer does not
+        grow with the path, authenticated or not."""
+        sizes = {}
+        for n in (33, 300):  # MAX_BATCH is 32
+            for auth in (True, False):
+                with self.subTest(names=n, auth=auth):
+                    h = {"trpc-accept": "application/jsonl"}
+                    if auth:
+                        h.update(self.auth)
+                    resp = self.get(target(self.stack, [PROC] * n, batch=True,
+                                           input={}), h)
+                    self.assert_error(resp, 400, "BAD_REQUEST",
+                                      "Batch call exceeds maximum size", None)
+                    sizes[n, auth] = len(resp.body)
+        self.assertEqual(sizes[33, True], sizes[300, True])
+        self.assertEqual(sizes[33, False], sizes[300, False])
+        self.assertLess(sizes[300, False], 200)
+        # refused for its content type: one 415, whatever the number of calls
+        h = dict(self.auth)
+        h.update({"Content-Type": "text/plain", "trpc-accept": "application/jsonl"})
+        resp = self.req("POST", target(self.stack, [PROC] * 32, batch=True), h, "{}")
+        self.assertEqual(resp.status, 415, resp)
+        self.assertEqual(resp.json()["error"]["data"]["code"], "UNSUPPORTED_MEDIA_TYPE")
+
     def test_plain_accept_json_is_not_streamed(self):
         h = dict(self.auth)
         h["Accept"] = "application/json"

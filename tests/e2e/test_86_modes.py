@@ -1,18 +1,29 @@
 """The three deployments answer alike, byte for byte (issue 3).
 
-One database, four fronts:
+One database, six fronts:
   nginx   -> spawn-fcgi's workers, the socket on fd 0 (the standard way);
   nginx   -> the service's own standalone pool (coursegen-status --listen, master +
              workers), with the shipped nginx config;
   Apache  -> mod_fcgid, the service on the socket in fd 0 (no master), with the shipped
-             apache/coursegen-status-fcgid.conf;
-  Apache  -> mod_cgi, one process per request, with apache/coursegen-status-cgi.conf.
-Every request of a table goes to all four; status, body and the service's headers
-must be identical. A few calls are also checked for their meaning, so that three
-identical wrong answers cannot pass.
+             apache/coursegen-status-fcgid.conf, under prefork and under the event MPM;
+  Apache  -> one process per request, with apache/coursegen-status-cgi.conf: mod_cgi
+             under prefork, and mod_cgid under the event MPM (what "a2enmod cgi" gives
+             on Debian's default Apache).
+The event MPM fronts are Apache as Debian installs it (tests/apache.py); the mod_fcgid
+one also has "Mutex file:${APACHE_LOCK_DIR} default", the line Debian's apache2.conf
+carries commented out and Ubuntu's sets, which the shipped config must survive.
+Every request of a table goes to all of them; status, body and the service's headers
+must be identical. A few calls are also checked for their meaning, so that identical
+wrong answers cannot pass. Then what only Apache does: bodies over the limit, its own
+error pages, bodies the program never reads, bursts through mod_fcgid.
 """
 
+import http.client
+import json
 import os
+import re
+import stat
+import threading
 import unittest
 
 from e2e.common import (OWNER, OUTSIDER, ORG, PROC, batch_input, bearer, cid, dumps,
@@ -29,6 +40,15 @@ C_QUEUED = cid("modes-queued")
 C_GEN = cid("modes-generating")
 C_OTHER = cid("modes-other-owner")
 C_MISSING = cid("modes-missing")
+C_BOOM = cid("modes-unknown-status")
+
+# name -> (mode, mpm, extra global directives)
+APACHES = {
+    "fcgid": ("fcgid", "prefork", ()),
+    "cgi": ("cgi", "prefork", ()),
+    "event-fcgid": ("fcgid", "event", ("Mutex file:${APACHE_LOCK_DIR} default",)),
+    "event-cgid": ("cgi", "event", ()),
+}
 
 SERVICE_HEADERS = ("content-type", "vary", "cache-control", "x-content-type-options",
                    "allow")
@@ -59,6 +79,7 @@ def setUpModule():
             dict(id=C_GEN, gen_status="generating",
                  meta={"last_phase": "sections", "batch_count": 3, "total_batches": 8}),
             dict(id=C_OTHER, gen_status="completed", owner=OUTSIDER, org=None),
+            dict(id=C_BOOM, gen_status="exploded"),
         ])
         env = STACK._service_env()
         # The spawn-fcgi answers first, then nginx talks to the standalone pool.
@@ -68,9 +89,11 @@ def setUpModule():
         STACK.service.stop()
         pool = Pool(os.path.join(STACK.root, "pool"), sock, env, workers=2).start()
         FRONTS["pool"] = (Front("nginx+pool", STACK.url), pool)
-        for mode in ("fcgid", "cgi"):
-            ap = Apache(os.path.join(STACK.root, "apache-" + mode), mode, env).start()
-            FRONTS[mode] = (Front("apache+" + mode, "http://127.0.0.1:%d" % ap.port), ap)
+        for name, (mode, mpm, extra) in APACHES.items():
+            ap = Apache(os.path.join(STACK.root, "apache-" + name), mode, env, mpm=mpm,
+                        extra=extra).start()
+            FRONTS[name] = (Front("apache+%s (%s)" % (mode, mpm),
+                                  "http://127.0.0.1:%d" % ap.port), ap)
     except BaseException:
         tearDownModule()
         raise
@@ -123,6 +146,11 @@ def cases():
         ("post text/plain", "POST", STACK.base + "/" + PROC,
          dict(t_owner, **{"Content-Type": "text/plain"}), "{}"),
         ("put", "PUT", one(C_DONE), t_owner, None),
+        ("put with a body", "PUT", one(C_DONE), dict(t_owner, **json_ct),
+         dumps({"courseId": C_DONE})),
+        ("patch with a body", "PATCH", one(C_DONE), dict(t_owner, **json_ct),
+         dumps({"courseId": C_DONE})),
+        ("the service's own 500", "GET", one(C_BOOM), t_owner, None),
         ("delete", "DELETE", one(C_DONE), t_owner, None),
         ("head", "HEAD", one(C_DONE), t_owner, None),
     ]
@@ -141,7 +169,7 @@ def answer(front, method, tgt, headers, body):
 class SameEverywhere(unittest.TestCase):
 
     def test_every_front_answers_alike(self):
-        names = ("pool", "fcgid", "cgi")
+        names = ("pool",) + tuple(APACHES)
         for name, method, tgt, headers, body in cases():
             with self.subTest(case=name):
                 got = {n: answer(FRONTS[n][0], method, tgt, headers, body) for n in names}
@@ -155,7 +183,7 @@ class SameEverywhere(unittest.TestCase):
     def test_answers_mean_what_they_should(self):
         """Identical is not enough: the answers are the right ones."""
         t_owner = bearer(token(STACK, OWNER))
-        for n in ("pool", "fcgid", "cgi"):
+        for n in ("pool",) + tuple(APACHES):
             front = FRONTS[n][0]
             with self.subTest(front=front.name):
                 r = request(front, "GET", target(STACK, input={"courseId": C_DONE}),
@@ -182,6 +210,135 @@ class SameEverywhere(unittest.TestCase):
         pool = FRONTS["pool"][1]
         self.assertEqual(len(pool.worker_pids()), 2)
         self.assertIn("listening on unix:", pool.log_text())
+
+
+def raw_post(front, size, chunked=False):
+    """POST `size` bytes of JSON to generation.getStatus (chunked: no Content-Length)."""
+    port = int(front.url.rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    body = b"{" + b" " * (size - 2) + b"}"
+    headers = dict(bearer(token(STACK, OWNER)), **{"Content-Type": "application/json"})
+    try:
+        if chunked:
+            conn.request("POST", "/trpc/" + PROC, body=iter([body]), headers=headers,
+                         encode_chunked=True)
+        else:
+            conn.request("POST", "/trpc/" + PROC, body=body, headers=headers)
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+class ApacheOnly(unittest.TestCase):
+    """What Apache itself does in front of the service, on every MPM."""
+
+    def assert_trpc_error(self, status, headers, body, want, key):
+        self.assertEqual(status, want, body)
+        self.assertEqual(headers.get("content-type", "").split(";")[0], "application/json",
+                         headers)
+        self.assertEqual(headers.get("cache-control"), "no-store", headers)
+        err = json.loads(body)["error"]
+        self.assertIsInstance(err["message"], str)
+        self.assertEqual((err["data"]["code"], err["data"]["httpStatus"]), (key, want))
+        self.assertIs(type(err["code"]), int)
+
+    def test_bodies_over_the_limit_are_413_json(self):
+        """100 KB and 2 MB bodies (mod_fcgid answered these with its HTML 500), also
+        chunked: a tRPC 413 everywhere."""
+        for name in APACHES:
+            for size, chunked in ((100 * 1024, False), (2 * 1024 * 1024, False),
+                                  (100 * 1024, True)):
+                with self.subTest(front=name, size=size, chunked=chunked):
+                    st, h, body = raw_post(FRONTS[name][0], size, chunked)
+                    self.assert_trpc_error(st, h, body, 413, "PAYLOAD_TOO_LARGE")
+
+    def test_apache_500_is_json(self):
+        """A program Apache cannot run: its own 500, as a tRPC error."""
+        for name in ("cgi", "event-cgid"):
+            ap = FRONTS[name][1]
+            exe = os.path.join(ap.root, "bin", "coursegen-status")
+            mode = os.stat(exe).st_mode
+            os.chmod(exe, 0o644)
+            try:
+                with self.subTest(front=name):
+                    r = request(FRONTS[name][0], "GET",
+                                target(STACK, input={"courseId": C_DONE}),
+                                headers=bearer(token(STACK, OWNER)))
+                    self.assert_trpc_error(r.status, r.headers, r.body, 500,
+                                           "INTERNAL_SERVER_ERROR")
+            finally:
+                os.chmod(exe, stat.S_IMODE(mode))
+
+    def test_unread_bodies_do_not_stall(self):
+        """405 and 415 answers leave the body unread by the service: under mod_cgid the
+        answer was held 5 s and then cut off. Complete answers, nothing in the log."""
+        json_ct = dict(bearer(token(STACK, OWNER)), **{"Content-Type": "application/json"})
+        for name in APACHES:
+            front, ap = FRONTS[name]
+            for method, headers, want in (
+                    ("PUT", json_ct, 405), ("PATCH", json_ct, 405),
+                    ("POST", dict(json_ct, **{"Content-Type": "text/plain"}), 415)):
+                with self.subTest(front=name, method=method, status=want):
+                    r = request(front, method, target(STACK, input={"courseId": C_DONE}),
+                                headers=headers, body=dumps({"courseId": C_DONE}))
+                    self.assertEqual(r.status, want, r)
+                    self.assertEqual(r.json()["error"]["data"]["httpStatus"], want)
+            self.assertNotRegex(ap.log_text(), r"AH00574|reset by peer",
+                                "%s: a body left unread broke an answer" % name)
+
+    def test_fcgid_burst_on_the_event_mpm(self):
+        """200 concurrent GETs through mod_fcgid on the event MPM, three times: every
+        one answered. Before, in about one burst in seven, mod_fcgid's file-lock
+        mutexes reported a false deadlock between two Apache children and mod_fcgid
+        exited one of them, closing its connections without an answer."""
+        front, ap = FRONTS["event-fcgid"]
+        port = int(front.url.rsplit(":", 1)[1])
+        tgt = target(STACK, input={"courseId": C_DONE})
+        hdrs = bearer(token(STACK, OWNER))
+        for burst in range(3):
+            results = []
+
+            def one():
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                    conn.request("GET", tgt, headers=hdrs)
+                    r = conn.getresponse()
+                    r.read()
+                    results.append(r.status)
+                    conn.close()
+                except (OSError, http.client.HTTPException) as e:
+                    results.append(repr(e))
+            threads = [threading.Thread(target=one) for _ in range(200)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            with self.subTest(burst=burst):
+                self.assertEqual([r for r in results if r != 200], [])
+        self.assertNotRegex(ap.log_text(), r"mod_fcgid: can't|Resource deadlock")
+
+    def test_fcgid_mutexes_are_not_file_locks(self):
+        """The cause of the closed connections, checked directly: no Apache process
+        holds a lock file for mod_fcgid's mutexes (with "Mutex file:... default")."""
+        for name in ("fcgid", "event-fcgid"):
+            ap = FRONTS[name][1]
+            held = []
+            self.assertGreater(len(ap.pids()), 2, "Apache's processes not found")
+            for pid in ap.pids():
+                try:
+                    fds = os.listdir("/proc/%d/fd" % pid)
+                except OSError:
+                    continue
+                for fd in fds:
+                    try:
+                        dest = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                    except OSError:
+                        continue
+                    if re.search(r"/fcgid-(pipe|proctbl)", dest):
+                        held.append((pid, dest))
+            with self.subTest(front=name):
+                self.assertEqual(held, [])
 
 
 if __name__ == "__main__":

@@ -185,6 +185,14 @@ class English(unittest.TestCase):
             with self.subTest(lang=lang):
                 r = status_call(headers={"Accept-Language": lang} if lang else None)
                 self.assertEqual(r.json()["result"]["data"]["message"], want)
+                # a shared cache must key the answer on the language too
+                self.assertEqual(r.headers.get("vary"),
+                                 "trpc-accept, accept, Accept-Language")
+        # an error's message is the same in every language
+        r = request(STACK, "GET", target(STACK, input={"courseId": DONE}),
+                    headers={"Accept-Language": "en"})
+        self.assertEqual(r.status, 401)
+        self.assertEqual(r.headers.get("vary"), "trpc-accept, accept")
 
 
 class Keys(unittest.TestCase):
@@ -217,6 +225,22 @@ class Keys(unittest.TestCase):
         for name, tok, want in cases:
             with self.subTest(case=name):
                 self.check(tok, want)
+
+    def test_one_spelling_per_token(self):
+        """Junk glued to a valid signature, padding, or a set unused bit: 401
+        (libjwt decodes base64 leniently), also once the real token is cached."""
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        for alg, key, kid in (("RS256", "rsa-a.pem", "rsa-a"), ("ES256", "ec-a.pem", "ec-a")):
+            tok = signed(alg, key, kid)
+            self.check(tok, 200)
+            sig = tok.rsplit(".", 1)[1]
+            self.assertNotEqual(len(sig) % 4, 0)
+            flipped = tok[:-1] + alphabet[alphabet.index(tok[-1]) ^ 1]
+            for name, bad in (("==", tok + "=="), ("!!", tok + "!!"), (".", tok + "."),
+                              ("fourth part", tok + ".AAAA"), ("unused bit", flipped)):
+                with self.subTest(alg=alg, variant=name):
+                    self.check(bad, 401)
+            self.check(tok, 200)
 
 
 class AudienceIssuer(unittest.TestCase):

@@ -343,6 +343,99 @@ START_TEST(test_asymmetric)
 }
 END_TEST
 
+/*
+ * One signed token, one accepted spelling: junk after the signature,
+ * padding, characters outside base64url, a fourth part, or unused bits
+ * set in any part's last character are refused, for every algorithm, and
+ * also when the canonical token is already in the cache.
+ */
+static const struct {
+	const char	*ring;
+	struct mint	 m;
+} spell_keys[] = {
+	{ "hs", { JWT_ALG_HS256, NULL, CLAIMS } },
+	{ "rs", { JWT_ALG_RS256, "@rsa-a.pem", CLAIMS } },
+	{ "es", { JWT_ALG_ES256, "@ec-a.pem", CLAIMS } },
+};
+
+static const char B64URL[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* The last character of part `part` (0..2) of the token in hdr, or NULL
+ * when that part's length leaves no unused bits. */
+static char *
+part_last(char *hdr, int part)
+{
+	char	*p = hdr + 7, *end;
+	int	 i;
+
+	for (i = 0; i < part; i++)
+		p = strchr(p, '.') + 1;
+	end = strchr(p, '.');
+	if (end == NULL)
+		end = p + strlen(p);
+	return (end - p) % 4 == 0 ? NULL : end - 1;
+}
+
+START_TEST(test_one_spelling)
+{
+	static const char *const tails[] = {
+		"=", "==", "!!", ".", ".AAAA", " ", "\t", "%3D", "+", "/",
+	};
+	struct keyring		 kr;
+	struct auth_cfg		 c = { &kr, 30, NULL, NULL };
+	struct auth_cache	*cache = auth_cache_new(64);
+	struct auth_identity	 id;
+	char			*hdr, *bad, *last;
+	size_t			 i, n;
+	bool			 hit;
+	int			 part;
+
+	ring(&kr, spell_keys[_i].ring);
+	hdr = mint_kid(&spell_keys[_i].m, NULL);
+	n = strlen(hdr);
+	bad = malloc(n + 16);
+	ck_assert_int_eq(auth_verify_cached(&c, cache, hdr, NOW, &id, &hit), AUTH_OK);
+	ck_assert_int_eq(auth_verify_cached(&c, cache, hdr, NOW, &id, &hit), AUTH_OK);
+	ck_assert(hit);
+	for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		snprintf(bad, n + 16, "%s%s", hdr, tails[i]);
+		ck_assert_msg(auth_verify(&c, bad, NOW, &id) == AUTH_INVALID,
+		    "alg %d, tail \"%s\" accepted", _i, tails[i]);
+		ck_assert_int_eq(auth_verify_cached(&c, cache, bad, NOW, &id, &hit),
+		    AUTH_INVALID);
+	}
+	/* padding inside: after the header and after the payload */
+	for (part = 0; part < 2; part++) {
+		char *dot = hdr + 7;
+
+		for (int k = 0; k <= part; k++)
+			dot = strchr(dot, '.') + (k < part);
+		snprintf(bad, n + 16, "%.*s=%s", (int)(dot - hdr), hdr, dot);
+		ck_assert_int_eq(auth_verify(&c, bad, NOW, &id), AUTH_INVALID);
+	}
+	/* the unused bits of each part's last character */
+	for (part = 0; part < 3; part++) {
+		memcpy(bad, hdr, n + 1);
+		if ((last = part_last(bad, part)) == NULL)
+			continue;
+		*last = B64URL[(strchr(B64URL, *last) - B64URL) ^ 1];
+		ck_assert_msg(auth_verify(&c, bad, NOW, &id) == AUTH_INVALID,
+		    "alg %d, part %d with an unused bit set accepted", _i, part);
+		ck_assert_int_eq(auth_verify_cached(&c, cache, bad, NOW, &id, &hit),
+		    AUTH_INVALID);
+	}
+	/* the scheme and spaces may vary: the same token, the same entry */
+	snprintf(bad, n + 16, "bearer   %s", hdr + 7);
+	ck_assert_int_eq(auth_verify_cached(&c, cache, bad, NOW, &id, &hit), AUTH_OK);
+	ck_assert(hit);
+	free(bad);
+	free(hdr);
+	auth_cache_free(cache);
+	keyring_free(&kr);
+}
+END_TEST
+
 /* aud and iss, when configured (Supabase: aud "authenticated"). */
 static const struct {
 	const char	*aud, *iss;	/* configured */
@@ -408,4 +501,5 @@ add_tests(TCase *tc)
 	tcase_add_test(tc, test_alg_none);
 	tcase_add_loop_test(tc, test_raw, 0, N(raw_cases));
 	tcase_add_test(tc, test_truncated_and_giant);
+	tcase_add_loop_test(tc, test_one_spelling, 0, N(spell_keys));
 }

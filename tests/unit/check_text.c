@@ -222,9 +222,48 @@ START_TEST(test_accept_language)
 }
 END_TEST
 
+/* base64url as a JWS part must be spelt: one spelling per byte string. */
+static const struct {
+	const char	*s;
+	bool		 canonical;
+} b64_cases[] = {
+	{ "", true },
+	{ "QQ", true },			/* "A" */
+	{ "QUI", true },		/* "AB" */
+	{ "QUJD", true },		/* "ABC" */
+	{ "QUJDRA", true },		/* "ABCD" */
+	{ "-_8", true },		/* "\xfb\xff" */
+	{ "_w", true },			/* "\xff" */
+	{ "QR", false },		/* "A" with an unused bit set */
+	{ "QX", false },
+	{ "QUJ", false },		/* "AB" with an unused bit set */
+	{ "-_9", false },
+	{ "_x", false },
+	{ "QQ==", false },		/* padding */
+	{ "QUI=", false },
+	{ "QUJD=", false },
+	{ "Q", false },			/* impossible length */
+	{ "QUJDR", false },
+	{ "QUJD!!", false },		/* outside the alphabet */
+	{ "+/8", false },		/* the standard alphabet's 62 and 63 */
+	{ "QU I", false },
+	{ "QQ.", false },
+	{ "QQ\n", false },
+};
+
+START_TEST(test_b64url_canonical)
+{
+	const char *s = b64_cases[_i].s;
+
+	ck_assert_msg(b64url_canonical(s, strlen(s)) == b64_cases[_i].canonical,
+	    "case %d: \"%s\"", _i, s);
+}
+END_TEST
+
 static void
 add_tests(TCase *tc)
 {
+	tcase_add_loop_test(tc, test_b64url_canonical, 0, N(b64_cases));
 	tcase_add_loop_test(tc, test_accept_language, 0, N(lang_cases));
 	tcase_add_loop_test(tc, test_uuid, 0, N(uuid_cases));
 	tcase_add_test(tc, test_uuid_embedded_nul);
