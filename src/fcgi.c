@@ -118,8 +118,10 @@ serve_one(struct service *svc, FCGX_Request *r, struct http_resp *resp,
 	http_resp_serialize(resp, out);
 	if (buf_ok(out) && out->len <= (size_t)INT32_MAX)
 		(void)FCGX_PutStr(out->data, (int)out->len, r->out);
-	fcgi_finish(r);
+	/* Before the answer leaves (finish flushes it): a client's next
+	 * request must not find this worker still counted as busy. */
 	metrics_busy(false);
+	fcgi_finish(r);
 }
 
 /* Run the handlers of the signals in `hold` that arrived while blocked. */

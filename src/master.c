@@ -1206,11 +1206,12 @@ master_run(struct settings *set, const char *config_file,
 		if (poll(pfd, 2, 1000) > 0)
 			while (read(wake_pipe[0], drain, sizeof(drain)) > 0)
 				;
+		/* Reports first: a worker on trial writes before it exits. */
+		read_ready(&m);
 		if (got_chld) {
 			got_chld = 0;
 			reap(&m);
 		}
-		read_ready(&m);
 		if (trial_on(&m) && now_s() >= m.trial_deadline)
 			trial_abort(&m, "the new workers did not reach the "
 			    "database in time");
