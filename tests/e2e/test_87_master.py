@@ -522,7 +522,9 @@ class Operate(PoolCase):
     def test_log_file_timestamps_and_reopen(self):
         d = private_dir("logs")
         logf = os.path.join(d, "cs.log")
-        pool = self.start_pool(workers=2, env={"LOG_FILE": logf, "ACCESS_LOG": "1"})
+        pidf = os.path.join(d, "cs.pid")
+        pool = self.start_pool(workers=2, env={"LOG_FILE": logf, "ACCESS_LOG": "1",
+                                               "PID_FILE": pidf})
         # Every line of a file has a timestamp.
         read = read_text
         self.assertTrue(wait_for(lambda: os.path.exists(logf)))
@@ -538,9 +540,22 @@ class Operate(PoolCase):
         acc = [l for l in read(logf).splitlines() if "access: " in l][-1]
         self.assertRegex(acc, TIMESTAMP + r"info: access: 127\.0\.0\.1 GET "
                          r"/trpc/generation\.getStatus 200 \d+ ms id=[0-9a-f]{32}$")
-        # logrotate's move, then SIGUSR1: master and workers write to a new file.
-        os.rename(logf, logf + ".1")
-        pool.proc.send_signal(signal.SIGUSR1)
+        # The shipped logrotate example (its paths moved to the test's directory)
+        # moves the file away and sends SIGUSR1 through the pid file: master and
+        # workers write to a new file.
+        with open(os.path.join(os.environ["top_srcdir"], "contrib",
+                               "coursegen-status.logrotate")) as f:
+            rot = f.read()
+        self.assertIn("/var/log/coursegen-status/coursegen-status.log {", rot)
+        rot = rot.replace("/var/log/coursegen-status/coursegen-status.log", logf).replace(
+            "/run/coursegen-status/coursegen-status.pid", pidf)
+        conf = os.path.join(d, "logrotate.conf")
+        with open(conf, "w") as f:
+            f.write(rot)
+        p = subprocess.run(["logrotate", "-f", "-s", os.path.join(d, "state"), conf],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(os.path.exists(logf + ".1"))
         self.assertTrue(wait_for(lambda: "log file reopened" in read(logf)), read(logf + ".1"))
         # Each worker reopens it between requests (at most one accept tick later).
         self.assertTrue(wait_for(lambda: all(
