@@ -1139,7 +1139,7 @@ master_run(struct settings *set, const char *config_file,
 	static struct master	 m;
 	struct pollfd		 pfd[2];
 	char			 err[512], drain[64];
-	int			 fl;
+	int			 fl, rc = 1;
 
 	memset(&m, 0, sizeof(m));
 	m.set = set;
@@ -1152,10 +1152,15 @@ master_run(struct settings *set, const char *config_file,
 	if (set->listen == NULL) {
 		log_msg(LOG_LVL_ERROR, "no socket to listen on: give --listen "
 		    "or LISTEN");
+		rc = 2;
 		goto fail;
 	}
-	if (resolve_runas(set, &m.ra, err, sizeof(err)) != 0 ||
-	    (m.fd = listen_open(set, &m.ra, err, sizeof(err))) < 0) {
+	if (resolve_runas(set, &m.ra, err, sizeof(err)) != 0) {
+		log_msg(LOG_LVL_ERROR, "%s", err);
+		rc = 2;
+		goto fail;
+	}
+	if ((m.fd = listen_open(set, &m.ra, err, sizeof(err))) < 0) {
 		log_msg(LOG_LVL_ERROR, "%s", err);
 		goto fail;
 	}
@@ -1263,5 +1268,5 @@ fail:
 		remove_pid_file(set->pid_file);
 	settings_free(m.set);
 	free(m.set);
-	return 1;
+	return rc;
 }

@@ -491,7 +491,7 @@ class Operate(PoolCase):
         for lines, why in cases:
             settings_file(conf, lines)
             p = self.run_bin(["-c", conf, "--check-config"])
-            self.assertNotEqual(p.returncode, 0, (lines, p.stdout))
+            self.assertEqual(p.returncode, 2, (lines, p.stdout, p.stderr))
             self.assertIn(why, p.stderr, lines)
             self.assertNotIn("configuration ok", p.stdout)
         # A good file passes, and says so; read by everyone, it is warned about.
@@ -515,7 +515,7 @@ class Operate(PoolCase):
         # As systemd starts it (stdin /dev/null) with LISTEN missing from the file.
         conf = settings_file(os.path.join(private_dir("no-listen"), "cs.conf"), ["WORKERS=2"])
         p = self.run_bin(["-c", conf])
-        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertEqual(p.returncode, 2, p.stdout)
         self.assertIn("nothing to serve: no LISTEN", p.stderr)
         self.assertEqual(p.stdout, "")
 
