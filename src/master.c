@@ -543,7 +543,8 @@ master_check(const struct settings *set, char *err, size_t errlen)
 		}
 		if (!dir_exists(path)) {
 			snprintf(err, errlen, "LISTEN: the directory of %s does "
-			    "not exist", path);
+			    "not exist (create it, or let systemd's "
+			    "RuntimeDirectory= make it)", path);
 			return -1;
 		}
 		if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
