@@ -33,15 +33,18 @@ static const char *const level_names[LOG_LVL__MAX] = {
 int
 log_use_syslog(void)
 {
-	struct stat st;
+	static bool	 warned;	/* once per pool: workers inherit it */
+	struct stat	 st;
 
 	if (to_syslog)
 		return 0;
 	/* Without the socket every line would be lost without a word. */
 	if (stat(SYSLOG_SOCKET, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-		log_msg(LOG_LVL_WARN, "LOG_TARGET=syslog but %s is not a "
-		    "socket (no syslog daemon here?): logging to stderr",
-		    SYSLOG_SOCKET);
+		if (!warned)
+			log_msg(LOG_LVL_WARN, "LOG_TARGET=syslog but %s is not "
+			    "a socket (no syslog daemon here?): logging to "
+			    "stderr", SYSLOG_SOCKET);
+		warned = true;
 		return -1;
 	}
 	openlog("coursegen-status", LOG_PID | LOG_NDELAY, LOG_DAEMON);

@@ -78,6 +78,7 @@ static int			 ready_pipe[2] = { -1, -1 };
 /* The memory of argv and environ, which ps shows as the command line. */
 static char	*title_area;
 static size_t	 title_len;
+static char	**volatile title_argv;	/* the copy of argv: reachable till exit */
 
 char **
 master_proctitle_init(int argc, char **argv)
@@ -86,7 +87,7 @@ master_proctitle_init(int argc, char **argv)
 	char		**nargv, **nenv, *end;
 	int		  i, nenvc = 0;
 
-	if (argc <= 0 || argv[0] == NULL)
+	if (argc <= 0 || argv[0] == NULL || environ == NULL)
 		return argv;
 	end = argv[0];
 	for (i = 0; i < argc; i++)
@@ -110,6 +111,7 @@ master_proctitle_init(int argc, char **argv)
 		if ((nenv[i] = strdup(environ[i])) == NULL)
 			return argv;
 	environ = nenv;
+	title_argv = nargv;
 	program_invocation_name = nargv[0];
 	title_area = argv[0];
 	title_len = (size_t)(end - argv[0]);

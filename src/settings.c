@@ -194,7 +194,7 @@ conf_parse(struct conf *c, const char *path, const char *s, size_t len,
 			else
 				snprintf(err, errlen, "%s:%zu: expected "
 				    "NAME=value", path, start);
-			return -1;
+			goto fail;
 		}
 		s++;
 		while (s < end && blank(*s))
