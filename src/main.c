@@ -46,12 +46,15 @@ usage(FILE *f)
 	    "  --fcgi          serve FastCGI on the socket in fd 0, in this\n"
 	    "                  process (spawn-fcgi, mod_fcgid)\n"
 	    "  --cgi           answer one CGI request from the environment\n"
-	    "  --check-config  check the settings, connect to the database and\n"
-	    "                  prepare the status query, then exit\n"
+	    "  --check-config  check what the start would refuse (settings file,\n"
+	    "                  users, groups, directories), connect to the database\n"
+	    "                  and prepare the status query, then exit\n"
 	    "\n"
-	    "Without a mode: FastCGI when fd 0 is a listening socket, else CGI.\n"
-	    "Settings: DATABASE_URL and JWT_SECRET (or JWT_SECRET_FILE) are\n"
-	    "required; see coursegen-status(8) or the README for the rest.\n");
+	    "Without a mode: the pool when LISTEN is set, FastCGI when fd 0 is a\n"
+	    "listening socket, CGI when a web server set REQUEST_METHOD; else an\n"
+	    "error. Settings: DATABASE_URL and a JWT key (JWT_SECRET,\n"
+	    "JWT_SECRET_FILE, JWT_PUBLIC_KEYS or JWT_JWKS_FILE) are required; see\n"
+	    "coursegen-status(8) or the README for the rest and the signals.\n");
 }
 
 /*
