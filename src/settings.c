@@ -317,7 +317,7 @@ conf_read(const char *path, struct conf *c, char *err, size_t errlen)
 /* The value of a setting: the environment, else the file, else NULL.
  * Every name looked up is a known setting (see conf_unknown). */
 static const char *
-lookup(struct conf *c, const char *name)
+lookup(const struct conf *c, const char *name)
 {
 	const char	*v = getenv(name), *fv = NULL;
 	size_t		 i;
@@ -336,7 +336,7 @@ lookup(struct conf *c, const char *name)
 /* A name in the file that no lookup() asked for: a typo, or a setting this
  * version does not have. */
 static int
-conf_unknown(struct conf *c, char *err, size_t errlen)
+conf_unknown(const struct conf *c, char *err, size_t errlen)
 {
 	size_t i;
 
@@ -421,7 +421,7 @@ load_pem_list(struct keyring *kr, const char *list, char *err, size_t errlen)
 
 /* Every key a token may be signed with. */
 static int
-load_keys(struct settings *s, struct conf *c, char *err, size_t errlen)
+load_keys(struct settings *s, const struct conf *c, char *err, size_t errlen)
 {
 	unsigned char	*secret = NULL;
 	size_t		 len = 0;
@@ -479,7 +479,7 @@ load_keys(struct settings *s, struct conf *c, char *err, size_t errlen)
 }
 
 static int
-load(struct settings *s, struct conf *c, char *err, size_t errlen)
+load(struct settings *s, const struct conf *c, char *err, size_t errlen)
 {
 	const char	*v;
 	size_t		 i;
