@@ -744,6 +744,10 @@ trial_commit(struct master *m)
 			m->kids[i].trial = false;
 		else if (!m->kids[i].stopping)
 			metrics_restart(MR_RELOAD);
+	/* Said where it is still read. */
+	if (ns->log_syslog != m->set->log_syslog)
+		log_msg(LOG_LVL_INFO, "reload: LOG_TARGET is now %s",
+		    ns->log_syslog ? "syslog" : "stderr");
 	settings_free(m->set);
 	free(m->set);
 	m->set = ns;

@@ -415,6 +415,11 @@ class Reload(PoolCase):
             "PID_FILE=/run/elsewhere.pid", "LOG_FILE=/tmp/elsewhere.log", "ACCESS_LOG=1"]
         if os.geteuid() == 0:
             new_lines.append("RUN_AS_USER=daemon")
+        # LOG_TARGET applies too; where /dev/log exists the rest of the log would go
+        # to syslog, out of this test's sight, so it is changed only where it does not.
+        syslog = not os.path.exists("/dev/log")
+        if syslog:
+            new_lines.append("LOG_TARGET=syslog")
         settings_file(conf, new_lines)
         pool.proc.send_signal(signal.SIGHUP)
         self.assertTrue(wait_for(lambda: "configuration reloaded" in pool.log_text(), 30),
@@ -424,6 +429,9 @@ class Reload(PoolCase):
         self.assertIn("WORKERS=3 is overridden by --workers 2", log)
         for name in ("LISTEN_MODE", "LISTEN_BACKLOG", "LISTEN_GROUP", "PID_FILE", "LOG_FILE"):
             self.assertIn("reload: %s changed; it needs a restart" % name, log)
+        if syslog:
+            self.assertIn("reload: LOG_TARGET is now syslog", log)
+            self.assertIn("LOG_TARGET=syslog but /dev/log is not a socket", log)
         self.assertTrue(wait_for(lambda: len(pool.worker_pids()) == 2 and
                                  not (old & set(pool.worker_pids()))))
         # The socket kept its mode; the new workers log requests (ACCESS_LOG=1).
