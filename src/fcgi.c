@@ -15,6 +15,7 @@
 #include "fcgi.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "service.h"
 
 bool
@@ -73,13 +74,14 @@ read_params(FCGX_ParamArray envp, struct http_req *req)
 		N("REQUEST_METHOD"), N("SCRIPT_NAME"), N("PATH_INFO"),
 		N("QUERY_STRING"), N("CONTENT_TYPE"), N("CONTENT_LENGTH"),
 		N("HTTP_AUTHORIZATION"), N("HTTP_TRPC_ACCEPT"), N("HTTP_ACCEPT"),
-		N("HTTP_ACCEPT_LANGUAGE"),
+		N("HTTP_ACCEPT_LANGUAGE"), N("REMOTE_ADDR"), N("REQUEST_ID"),
 	};
 #undef N
 	const char	**fields[] = {
 		&req->method, &req->script_name, &req->path_info, &req->query,
 		&req->content_type, &req->content_length, &req->authorization,
 		&req->trpc_accept, &req->accept, &req->accept_language,
+		&req->remote_addr, &req->request_id,
 	};
 	const char	 *eq;
 	size_t		  i, n;
@@ -105,6 +107,7 @@ serve_one(struct service *svc, FCGX_Request *r, struct http_resp *resp,
 {
 	struct http_req req;
 
+	metrics_busy(true);
 	memset(&req, 0, sizeof(req));
 	read_params(r->envp, &req);
 	req.read_body = fcgi_read;
@@ -115,6 +118,9 @@ serve_one(struct service *svc, FCGX_Request *r, struct http_resp *resp,
 	http_resp_serialize(resp, out);
 	if (buf_ok(out) && out->len <= (size_t)INT32_MAX)
 		(void)FCGX_PutStr(out->data, (int)out->len, r->out);
+	/* Before the answer leaves (finish flushes it): a client's next
+	 * request must not find this worker still counted as busy. */
+	metrics_busy(false);
 	fcgi_finish(r);
 }
 

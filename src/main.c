@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,22 +46,34 @@ usage(FILE *f)
 	    "  --fcgi          serve FastCGI on the socket in fd 0, in this\n"
 	    "                  process (spawn-fcgi, mod_fcgid)\n"
 	    "  --cgi           answer one CGI request from the environment\n"
-	    "  --check-config  check the settings, connect to the database and\n"
-	    "                  prepare the status query, then exit\n"
+	    "  --check-config  check what the start would refuse (settings file,\n"
+	    "                  users, groups, directories), connect to the database\n"
+	    "                  and prepare the status query, then exit\n"
 	    "\n"
-	    "Without a mode: FastCGI when fd 0 is a listening socket, else CGI.\n"
-	    "Settings: DATABASE_URL and JWT_SECRET (or JWT_SECRET_FILE) are\n"
-	    "required; see coursegen-status(8) or the README for the rest.\n");
+	    "Without a mode: the pool when LISTEN is set, FastCGI when fd 0 is a\n"
+	    "listening socket, CGI when a web server set REQUEST_METHOD; else an\n"
+	    "error. Settings: DATABASE_URL and a JWT key (JWT_SECRET,\n"
+	    "JWT_SECRET_FILE, JWT_PUBLIC_KEYS or JWT_JWKS_FILE) are required; see\n"
+	    "coursegen-status(8) or the README for the rest and the signals.\n");
 }
 
-/* Check the database side of the settings: 0 when all is well. */
+/*
+ * --check-config: what the real start would refuse (the settings were
+ * read already: unknown names, malformed lines, bad values), then the
+ * database. 0 when all is well, 2 for the settings, 1 for the database.
+ */
 static int
-check_config(const struct settings *set)
+check_config(const struct settings *set, const char *file)
 {
 	struct service	 svc;
 	char		 err[512];
 	int		 rc;
 
+	(void)settings_file_exposed(file);
+	if (master_check(set, err, sizeof(err)) != 0) {
+		fprintf(stderr, "coursegen-status: configuration: %s\n", err);
+		return 2;
+	}
 	if (service_init(&svc, set) != 0) {
 		fprintf(stderr, "coursegen-status: out of memory\n");
 		return 1;
@@ -88,6 +101,8 @@ main(int argc, char *argv[])
 	long long	 n;
 	int		 i, rc;
 
+	/* Before anything keeps a pointer into argv or the environment. */
+	argv = master_proctitle_init(argc, argv);
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -149,19 +164,29 @@ main(int argc, char *argv[])
 		mode = MODE_POOL;
 	log_set_level(set->log_level);
 	if (set->log_syslog)
-		log_use_syslog();
+		(void)log_use_syslog();
+	if (mode == MODE_AUTO && fcgi_on_socket())
+		mode = MODE_FD0;
 
-	if (check)
-		rc = check_config(set);
+	/* The pool opens LOG_FILE itself, once it knows its workers' user. */
+	if (!check && mode != MODE_POOL && set->log_file != NULL &&
+	    log_open_file(set->log_file, -1) != 0) {
+		log_msg(LOG_LVL_ERROR, "LOG_FILE %s: %s", set->log_file,
+		    strerror(errno));
+		rc = 1;
+	} else if (check)
+		rc = check_config(set, file);
 	else if (mode == MODE_POOL)
 		return master_run(set, file, &ov);	/* takes set */
-	else if (mode == MODE_FD0 || (mode == MODE_AUTO && fcgi_on_socket()))
+	else if (mode == MODE_FD0) {
+		(void)settings_file_exposed(file);
 		rc = worker_run_fd0(set);
-	else if (mode == MODE_AUTO && getenv("REQUEST_METHOD") == NULL &&
-	    isatty(STDIN_FILENO)) {
-		fprintf(stderr, "coursegen-status: no FastCGI socket on fd 0 "
-		    "and no CGI request in the environment\n");
-		usage(stderr);
+	} else if (getenv("REQUEST_METHOD") == NULL) {
+		/* Neither a socket nor a web server's CGI request: a service
+		 * manager started us without LISTEN. That must fail. */
+		log_msg(LOG_LVL_ERROR, "nothing to serve: no LISTEN (or "
+		    "--listen) for a pool, no FastCGI socket on fd 0 and no CGI "
+		    "request (REQUEST_METHOD is not set)");
 		rc = 2;
 	} else {
 		struct service svc;

@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <libgen.h>
+#include <stdarg.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,7 +36,7 @@
  * respawning for the window. */
 #define BRAKE_CRASHES	10
 #define BRAKE_WINDOW_S	10
-#define MAX_CHILDREN	2048
+#define MAX_CHILDREN	METRICS_SLOTS
 
 enum mstate {
 	M_RUNNING,
@@ -45,6 +47,17 @@ struct child {
 	pid_t		 pid;
 	unsigned	 gen;		/* configuration generation */
 	bool		 stopping;	/* told to finish and exit */
+	bool		 trial;		/* of a reload not yet committed */
+	bool		 ready;		/* trial worker: connected and prepared */
+	int		 slot;		/* its status slot (metrics) */
+};
+
+/* What a worker on trial tells the master through the ready pipe, in one
+ * write (atomic: smaller than PIPE_BUF). */
+struct ready_msg {
+	pid_t		 pid;
+	int		 ok;
+	char		 why[248];
 };
 
 /* The identity workers run as. */
@@ -55,9 +68,74 @@ struct runas {
 	char	 name[64];
 };
 
-static volatile sig_atomic_t	 got_chld, got_term, got_hup;
+static volatile sig_atomic_t	 got_chld, got_term, got_hup, got_usr1;
 static volatile sig_atomic_t	 worker_stop;
 static int			 wake_pipe[2] = { -1, -1 };
+static int			 ready_pipe[2] = { -1, -1 };
+
+/* ---- process titles -------------------------------------------------------- */
+
+/* The memory of argv and environ, which ps shows as the command line. */
+static char	*title_area;
+static size_t	 title_len;
+static char	**volatile title_argv;	/* the copy of argv: reachable till exit */
+
+char **
+master_proctitle_init(int argc, char **argv)
+{
+	extern char	**environ;
+	char		**nargv, **nenv, *end;
+	int		  i, nenvc = 0;
+
+	if (argc <= 0 || argv[0] == NULL || environ == NULL)
+		return argv;
+	end = argv[0];
+	for (i = 0; i < argc; i++)
+		if (argv[i] == end)
+			end = argv[i] + strlen(argv[i]) + 1;
+	for (i = 0; environ[i] != NULL; i++) {
+		if (environ[i] == end)
+			end = environ[i] + strlen(environ[i]) + 1;
+		nenvc++;
+	}
+	if ((nargv = calloc((size_t)argc + 1, sizeof(*nargv))) == NULL ||
+	    (nenv = calloc((size_t)nenvc + 1, sizeof(*nenv))) == NULL) {
+		free(nargv);
+		return argv;
+	}
+	/* Copies first: the originals are overwritten by the titles. */
+	for (i = 0; i < argc; i++)
+		if ((nargv[i] = strdup(argv[i])) == NULL)
+			return argv;
+	for (i = 0; i < nenvc; i++)
+		if ((nenv[i] = strdup(environ[i])) == NULL)
+			return argv;
+	environ = nenv;
+	title_argv = nargv;
+	program_invocation_name = nargv[0];
+	title_area = argv[0];
+	title_len = (size_t)(end - argv[0]);
+	return nargv;
+}
+
+static void __attribute__((format(printf, 1, 2)))
+set_title(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 t[256];
+	size_t	 n;
+
+	if (title_area == NULL || title_len < 2)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(t, sizeof(t), fmt, ap);
+	va_end(ap);
+	n = strlen(t);
+	if (n > title_len - 1)
+		n = title_len - 1;
+	memcpy(title_area, t, n);
+	memset(title_area + n, 0, title_len - n);
+}
 
 /* ---- signals ------------------------------------------------------------ */
 
@@ -68,8 +146,10 @@ master_signal(int sig)
 
 	if (sig == SIGCHLD)
 		got_chld = 1;
-	else if (sig == SIGHUP)
+	else if (sig == SIGHUP || sig == SIGUSR2)
 		got_hup = 1;
+	else if (sig == SIGUSR1)
+		got_usr1 = 1;
 	else
 		got_term = 1;
 	if (wake_pipe[1] >= 0)
@@ -80,8 +160,10 @@ master_signal(int sig)
 static void
 worker_signal(int sig)
 {
-	(void)sig;
-	worker_stop = 1;
+	if (sig == SIGUSR1)
+		(void)log_reopen();	/* async-signal-safe */
+	else
+		worker_stop = 1;
 }
 
 static void
@@ -100,8 +182,9 @@ on_signal(int sig, void (*fn)(int), int flags)
 
 /*
  * Install the worker's handlers: SIGTERM, SIGINT and SIGQUIT set the stop
- * flag; they stay blocked and fcgi_run delivers them between requests and
- * while idle. SIGHUP is the master's business.
+ * flag, SIGUSR1 reopens the LOG_FILE; they stay blocked and fcgi_run
+ * delivers them between requests and while idle. SIGHUP and SIGUSR2 are
+ * the master's business.
  */
 static void
 worker_signals(sigset_t *hold)
@@ -109,18 +192,42 @@ worker_signals(sigset_t *hold)
 	on_signal(SIGTERM, worker_signal, 0);
 	on_signal(SIGINT, worker_signal, 0);
 	on_signal(SIGQUIT, worker_signal, 0);
+	on_signal(SIGUSR1, worker_signal, SA_RESTART);
 	on_signal(SIGHUP, SIG_IGN, 0);
+	on_signal(SIGUSR2, SIG_IGN, 0);
 	on_signal(SIGCHLD, SIG_DFL, 0);
 	on_signal(SIGPIPE, SIG_IGN, 0);
 	sigemptyset(hold);
 	sigaddset(hold, SIGTERM);
 	sigaddset(hold, SIGINT);
 	sigaddset(hold, SIGQUIT);
+	sigaddset(hold, SIGUSR1);
 	sigprocmask(SIG_BLOCK, hold, NULL);
 }
 
+/*
+ * A worker of a reload on trial proves it can serve before it accepts
+ * anything: it connects to the database and prepares the status query,
+ * and tells the master through the ready pipe. Returns 0 when it may go
+ * on to serve.
+ */
 static int
-worker_serve(const struct settings *set, int fd, long long max_requests)
+worker_prove(struct service *svc, int ready_fd)
+{
+	struct ready_msg msg;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.pid = getpid();
+	msg.ok = service_check(svc, msg.why, sizeof(msg.why)) == 0;
+	if (write(ready_fd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
+		msg.ok = 0;
+	close(ready_fd);
+	return msg.ok ? 0 : -1;
+}
+
+static int
+worker_serve(const struct settings *set, int fd, long long max_requests,
+    int ready_fd)
 {
 	struct service	 svc;
 	sigset_t	 hold;
@@ -130,6 +237,10 @@ worker_serve(const struct settings *set, int fd, long long max_requests)
 	if (service_init(&svc, set) != 0) {
 		log_msg(LOG_LVL_ERROR, "out of memory");
 		return 1;
+	}
+	if (ready_fd >= 0 && worker_prove(&svc, ready_fd) != 0) {
+		service_free(&svc);
+		return MASTER_EX_NOTREADY;
 	}
 	served = fcgi_run(&svc, fd, max_requests, &worker_stop, &hold);
 	service_free(&svc);
@@ -143,7 +254,8 @@ worker_run_fd0(const struct settings *set)
 	 * spawn-fcgi never replaces a worker, so there is no recycling.
 	 * Metrics are this process's own. */
 	(void)metrics_init(false);
-	return worker_serve(set, 0, 0);
+	metrics_slot_use(metrics_slot_reserve());
+	return worker_serve(set, 0, 0, -1);
 }
 
 /* Drop to the configured user and group, and check that it held. */
@@ -163,16 +275,31 @@ drop_privileges(const struct runas *ra)
 	return true;
 }
 
-/* The child after fork(): never returns. */
+/* The child after fork(): never returns. A worker on trial (`trial`)
+ * reports on the ready pipe before it serves. */
 static void
 worker_main(const struct settings *set, int fd, const struct runas *ra,
-    pid_t master, const sigset_t *mask)
+    pid_t master, const sigset_t *mask, bool trial)
 {
-	sigset_t hold;
+	sigset_t	 hold;
+	int		 ready_fd = -1;
 
 	close(wake_pipe[0]);
 	close(wake_pipe[1]);
 	wake_pipe[0] = wake_pipe[1] = -1;
+	close(ready_pipe[0]);
+	if (trial)
+		ready_fd = ready_pipe[1];
+	else
+		close(ready_pipe[1]);
+	ready_pipe[0] = ready_pipe[1] = -1;
+	set_title("coursegen-status: worker process");
+	/* The settings of this worker's generation decide where it logs. */
+	log_set_level(set->log_level);
+	if (set->log_syslog)
+		(void)log_use_syslog();
+	else
+		log_use_stderr();
 	if (!drop_privileges(ra)) {
 		log_msg(LOG_LVL_ERROR, "cannot drop privileges to user %s",
 		    ra->name);
@@ -187,7 +314,7 @@ worker_main(const struct settings *set, int fd, const struct runas *ra,
 	worker_signals(&hold);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	sigprocmask(SIG_BLOCK, &hold, NULL);
-	_exit(worker_serve(set, fd, set->max_requests));
+	_exit(worker_serve(set, fd, set->max_requests, ready_fd));
 }
 
 /* ---- the socket ----------------------------------------------------------- */
@@ -200,7 +327,8 @@ listen_unix(const char *path, const struct settings *set,
 	struct stat		 st;
 	struct group		*gr;
 	gid_t			 gid = (gid_t)-1;
-	int			 fd;
+	mode_t			 old_mask;
+	int			 fd, rc;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -230,8 +358,12 @@ listen_unix(const char *path, const struct settings *set,
 		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 			goto fail;
 	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
-	    chmod(path, (mode_t)set->listen_mode) != 0)
+	/* The mode through the umask, so the socket never exists with
+	 * another; nothing below follows a symlink put in its place. */
+	old_mask = umask(~(mode_t)set->listen_mode & 0777);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old_mask);
+	if (rc != 0)
 		goto fail;
 	if (set->listen_group != NULL) {
 		if ((gr = getgrnam(set->listen_group)) == NULL) {
@@ -244,7 +376,8 @@ listen_unix(const char *path, const struct settings *set,
 	} else if (ra->drop)
 		gid = ra->gid;
 	if ((ra->drop || gid != (gid_t)-1) &&
-	    chown(path, ra->drop ? ra->uid : (uid_t)-1, gid) != 0)
+	    fchownat(AT_FDCWD, path, ra->drop ? ra->uid : (uid_t)-1, gid,
+	    AT_SYMLINK_NOFOLLOW) != 0)
 		goto fail;
 	if (listen(fd, (int)set->listen_backlog) != 0)
 		goto fail;
@@ -355,6 +488,100 @@ resolve_runas(const struct settings *set, struct runas *ra, char *err,
 	return 0;
 }
 
+/* ---- checks without side effects (--check-config) ---------------------- */
+
+/* The directory of `path` exists. */
+static bool
+dir_exists(const char *path)
+{
+	struct stat	 st;
+	char		*copy;
+	bool		 ok;
+
+	if ((copy = strdup(path)) == NULL)
+		return false;
+	ok = stat(dirname(copy), &st) == 0 && S_ISDIR(st.st_mode);
+	free(copy);
+	return ok;
+}
+
+int
+master_check(const struct settings *set, char *err, size_t errlen)
+{
+	struct runas		 ra;
+	struct addrinfo		 hints, *res = NULL;
+	struct stat		 st;
+	const char		*path, *colon;
+	char			 host[256];
+	size_t			 hl;
+	int			 rc;
+
+	if (set->pid_file != NULL && !dir_exists(set->pid_file)) {
+		snprintf(err, errlen, "PID_FILE: the directory of %s does not "
+		    "exist", set->pid_file);
+		return -1;
+	}
+	if (set->log_file != NULL && !dir_exists(set->log_file)) {
+		snprintf(err, errlen, "LOG_FILE: the directory of %s does not "
+		    "exist", set->log_file);
+		return -1;
+	}
+	if (set->listen == NULL)
+		return 0;
+	if (resolve_runas(set, &ra, err, errlen) != 0)
+		return -1;
+	if (set->listen_group != NULL && getgrnam(set->listen_group) == NULL) {
+		snprintf(err, errlen, "LISTEN_GROUP: no group %s",
+		    set->listen_group);
+		return -1;
+	}
+	if (strncmp(set->listen, "unix:", 5) == 0) {
+		path = set->listen + 5;
+		if (*path != '/' || strlen(path) >=
+		    sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			snprintf(err, errlen, "LISTEN: the unix socket path must "
+			    "be absolute and shorter than 108 bytes");
+			return -1;
+		}
+		if (!dir_exists(path)) {
+			snprintf(err, errlen, "LISTEN: the directory of %s does "
+			    "not exist (create it, or let systemd's "
+			    "RuntimeDirectory= make it)", path);
+			return -1;
+		}
+		if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "LISTEN: %s exists and is not a "
+			    "socket", path);
+			return -1;
+		}
+		return 0;
+	}
+	colon = strrchr(set->listen, ':');
+	if (colon == NULL || colon == set->listen || colon[1] == '\0' ||
+	    (hl = (size_t)(colon - set->listen)) >= sizeof(host)) {
+		snprintf(err, errlen, "LISTEN must be unix:/path or host:port");
+		return -1;
+	}
+	if (set->listen[0] == '[' && hl >= 2 && colon[-1] == ']') {
+		memcpy(host, set->listen + 1, hl - 2);
+		host[hl - 2] = '\0';
+	} else {
+		memcpy(host, set->listen, hl);
+		host[hl] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
+		snprintf(err, errlen, "LISTEN %s: %s", set->listen,
+		    gai_strerror(rc));
+		return -1;
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
 /* ---- the master loop ------------------------------------------------------ */
 
 struct master {
@@ -364,7 +591,8 @@ struct master {
 	struct runas	 ra;
 	int		 fd;
 	pid_t		 self;
-	unsigned	 gen;
+	unsigned	 gen;		/* the generation that serves */
+	unsigned	 next_gen;
 	enum mstate	 state;
 	int		 exit_code;
 	struct child	 kids[MAX_CHILDREN];
@@ -373,6 +601,14 @@ struct master {
 	size_t		 ncrash;
 	time_t		 brake_until;
 	time_t		 deadline;
+	/* a reload on trial: its settings, workers, deadline */
+	struct settings	*trial_set;
+	struct runas	 trial_ra;
+	unsigned	 trial_gen;
+	size_t		 trial_ready;
+	time_t		 trial_deadline;
+	bool		 hup_pending;
+	bool		 pid_written;
 	char		 closing[sizeof(((struct sockaddr_un *)0)->sun_path) + 16];
 };
 
@@ -386,29 +622,39 @@ now_s(void)
 }
 
 static void
-spawn(struct master *m)
+spawn(struct master *m, const struct settings *set, const struct runas *ra,
+    unsigned gen, bool trial)
 {
 	sigset_t	 all, old;
 	pid_t		 pid;
+	int		 slot;
 
 	if (m->nkids >= MAX_CHILDREN)
 		return;
 	fflush(NULL);
+	slot = metrics_slot_reserve();
 	/* No signal may reach the child before it installs its own
 	 * handlers: it would run the master's. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	if ((pid = fork()) < 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
+		metrics_slot_release(slot);
 		log_msg(LOG_LVL_ERROR, "fork: %s", strerror(errno));
 		return;
 	}
-	if (pid == 0)
-		worker_main(m->set, m->fd, &m->ra, m->self, &old);
+	if (pid == 0) {
+		metrics_slot_use(slot);
+		worker_main(set, m->fd, ra, m->self, &old, trial);
+	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	metrics_slot_set(slot, (long)pid);
 	m->kids[m->nkids].pid = pid;
-	m->kids[m->nkids].gen = m->gen;
+	m->kids[m->nkids].gen = gen;
 	m->kids[m->nkids].stopping = false;
+	m->kids[m->nkids].trial = trial;
+	m->kids[m->nkids].ready = false;
+	m->kids[m->nkids].slot = slot;
 	m->nkids++;
 }
 
@@ -432,7 +678,7 @@ fill(struct master *m)
 	if (m->state != M_RUNNING || now_s() < m->brake_until)
 		return;
 	while (have < (size_t)m->set->workers && m->nkids < MAX_CHILDREN) {
-		spawn(m);
+		spawn(m, m->set, &m->ra, m->gen, false);
 		have++;
 	}
 }
@@ -454,17 +700,89 @@ record_crash(struct master *m)
 	}
 }
 
+static bool
+trial_on(const struct master *m)
+{
+	return m->trial_set != NULL;
+}
+
+/*
+ * The reload on trial failed: its workers go (those that never reported
+ * were not serving, they are killed), its settings are dropped, and the
+ * current workers keep serving.
+ */
+static void
+trial_abort(struct master *m, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < m->nkids; i++)
+		if (m->kids[i].trial && m->kids[i].gen == m->trial_gen) {
+			m->kids[i].stopping = true;
+			kill(m->kids[i].pid, m->kids[i].ready ? SIGTERM :
+			    SIGKILL);
+		}
+	log_msg(LOG_LVL_ERROR, "reload refused: %s; the %zu current workers "
+	    "keep serving with the previous settings", why,
+	    current_workers(m));
+	metrics_reload(false);
+	settings_free(m->trial_set);
+	free(m->trial_set);
+	m->trial_set = NULL;
+}
+
+/* Every worker on trial is ready: they become the pool, the old ones
+ * finish what they hold and exit. */
+static void
+trial_commit(struct master *m)
+{
+	struct settings	*ns = m->trial_set;
+	size_t		 i;
+
+	for (i = 0; i < m->nkids; i++)
+		if (m->kids[i].gen == m->trial_gen)
+			m->kids[i].trial = false;
+		else if (!m->kids[i].stopping)
+			metrics_restart(MR_RELOAD);
+	/* Said where it is still read. */
+	if (ns->log_syslog != m->set->log_syslog)
+		log_msg(LOG_LVL_INFO, "reload: LOG_TARGET is now %s",
+		    ns->log_syslog ? "syslog" : "stderr");
+	settings_free(m->set);
+	free(m->set);
+	m->set = ns;
+	m->trial_set = NULL;
+	m->ra = m->trial_ra;
+	m->gen = m->trial_gen;
+	log_set_level(ns->log_level);
+	if (ns->log_syslog)
+		(void)log_use_syslog();
+	else
+		log_use_stderr();
+	for (i = 0; i < m->nkids; i++)
+		if (m->kids[i].gen != m->gen && !m->kids[i].stopping) {
+			m->kids[i].stopping = true;
+			kill(m->kids[i].pid, SIGQUIT);
+		}
+	metrics_reload(true);
+	log_msg(LOG_LVL_INFO, "configuration reloaded; %lld new workers "
+	    "ready%s%s", ns->workers, m->ra.drop ? " as " : "",
+	    m->ra.drop ? m->ra.name : "");
+}
+
 static void
 reap(struct master *m)
 {
 	pid_t	 pid;
 	int	 st;
 	size_t	 i;
+	char	 why[128];
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		struct child	 c = { 0, 0, false };
+		struct child	 c;
 		bool		 found = false;
 
+		memset(&c, 0, sizeof(c));
 		for (i = 0; i < m->nkids; i++)
 			if (m->kids[i].pid == pid) {
 				c = m->kids[i];
@@ -474,6 +792,23 @@ reap(struct master *m)
 			}
 		if (!found)
 			continue;
+		metrics_slot_release(c.slot);
+		if (c.trial) {
+			/* Died before its reload was committed. */
+			if (trial_on(m) && c.gen == m->trial_gen) {
+				if (WIFSIGNALED(st))
+					snprintf(why, sizeof(why), "a new worker "
+					    "was killed by signal %d (%s)",
+					    WTERMSIG(st),
+					    strsignal(WTERMSIG(st)));
+				else
+					snprintf(why, sizeof(why), "a new worker "
+					    "exited with status %d",
+					    WEXITSTATUS(st));
+				trial_abort(m, why);
+			}
+			continue;
+		}
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 			if (!c.stopping && m->state == M_RUNNING)
 				metrics_restart(MR_RECYCLE);
@@ -506,30 +841,116 @@ reap(struct master *m)
 	}
 }
 
+/* Reports of the workers on trial. */
 static void
-signal_all(struct master *m, int sig, bool old_only)
+read_ready(struct master *m)
 {
-	size_t i;
+	struct ready_msg	 msgs[8];
+	ssize_t			 n;
+	size_t			 i, k;
+	char			 why[sizeof(msgs[0].why) + 64];
 
-	for (i = 0; i < m->nkids; i++) {
-		if (old_only && m->kids[i].gen == m->gen)
-			continue;
-		m->kids[i].stopping = true;
-		kill(m->kids[i].pid, sig);
+	while ((n = read(ready_pipe[0], msgs, sizeof(msgs))) > 0) {
+		for (k = 0; k < (size_t)n / sizeof(msgs[0]); k++) {
+			msgs[k].why[sizeof(msgs[k].why) - 1] = '\0';
+			for (i = 0; i < m->nkids; i++)
+				if (m->kids[i].pid == msgs[k].pid)
+					break;
+			if (i == m->nkids || !trial_on(m) ||
+			    !m->kids[i].trial || m->kids[i].gen != m->trial_gen)
+				continue;	/* of a reload already decided */
+			if (!msgs[k].ok) {
+				snprintf(why, sizeof(why), "a new worker cannot "
+				    "serve: database: %s", msgs[k].why);
+				trial_abort(m, why);
+				continue;
+			}
+			if (!m->kids[i].ready) {
+				m->kids[i].ready = true;
+				m->trial_ready++;
+			}
+		}
+		if (trial_on(m) &&
+		    m->trial_ready >= (size_t)m->trial_set->workers)
+			trial_commit(m);
 	}
 }
 
+static bool
+str_differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
 /*
- * SIGHUP: read the configuration again; if it is good, start a new
- * generation of workers and let the old ones finish what they hold.
+ * Settings that only a restart applies (the socket, the pid file, the log
+ * file): a change is logged and the running value kept.
+ */
+static int
+keep_restart_only(struct master *m, struct settings *ns)
+{
+	const struct settings	*os = m->set;
+	struct {
+		const char	 *name;
+		char		**now;
+		const char	 *was;
+	} strs[] = {
+		{ "LISTEN", &ns->listen, os->listen },
+		{ "LISTEN_GROUP", &ns->listen_group, os->listen_group },
+		{ "PID_FILE", &ns->pid_file, os->pid_file },
+		{ "LOG_FILE", &ns->log_file, os->log_file },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if (!str_differs(*strs[i].now, strs[i].was))
+			continue;
+		log_msg(LOG_LVL_WARN, "reload: %s changed; it needs a restart "
+		    "(keeping %s)", strs[i].name,
+		    strs[i].was ? strs[i].was : "none");
+		free(*strs[i].now);
+		*strs[i].now = NULL;
+		if (strs[i].was != NULL &&
+		    (*strs[i].now = strdup(strs[i].was)) == NULL)
+			return -1;
+	}
+	if (ns->listen_backlog != os->listen_backlog) {
+		log_msg(LOG_LVL_WARN, "reload: LISTEN_BACKLOG changed; it needs "
+		    "a restart (keeping %lld)", os->listen_backlog);
+		ns->listen_backlog = os->listen_backlog;
+	}
+	if (ns->listen_mode != os->listen_mode) {
+		log_msg(LOG_LVL_WARN, "reload: LISTEN_MODE changed; it needs "
+		    "a restart (keeping %04llo)", os->listen_mode);
+		ns->listen_mode = os->listen_mode;
+	}
+	return 0;
+}
+
+/*
+ * SIGHUP (or SIGUSR2): read the settings again. If they are good, a new
+ * generation of workers starts on trial: each connects to the database and
+ * prepares the query before it accepts a connection. When all are ready
+ * the old generation finishes what it holds and exits; if one cannot, the
+ * new ones go and the old ones keep serving (read_ready, reap, the loop's
+ * deadline).
  */
 static void
 reload(struct master *m)
 {
 	struct settings	*ns;
+	struct runas	 nra;
 	char		 err[512];
 	size_t		 i;
 
+	if (trial_on(m)) {
+		m->hup_pending = true;
+		log_msg(LOG_LVL_INFO, "reload: the previous reload is still "
+		    "being tried; this one follows it");
+		return;
+	}
 	if ((ns = calloc(1, sizeof(*ns))) == NULL) {
 		log_msg(LOG_LVL_ERROR, "reload: out of memory; keeping the "
 		    "current workers");
@@ -538,36 +959,53 @@ reload(struct master *m)
 	if (settings_load(ns, m->config_file, err, sizeof(err)) != 0) {
 		log_msg(LOG_LVL_ERROR, "reload: %s; keeping the current "
 		    "workers", err);
-		settings_free(ns);
-		free(ns);
-		return;
+		goto refuse;
 	}
-	if (m->ov->workers > 0)
+	(void)settings_file_exposed(m->config_file);
+	if (m->ov->workers > 0) {
+		if (ns->workers_given && ns->workers != m->ov->workers)
+			log_msg(LOG_LVL_WARN, "reload: WORKERS=%lld is "
+			    "overridden by --workers %lld on the command line "
+			    "(drop --workers to size the pool from the "
+			    "settings)", ns->workers, m->ov->workers);
 		ns->workers = m->ov->workers;
-	if (m->ov->listen == NULL && ns->listen != NULL &&
-	    strcmp(ns->listen, m->set->listen) != 0)
-		log_msg(LOG_LVL_WARN, "reload: LISTEN cannot change without a "
-		    "restart; keeping %s", m->set->listen);
-	free(ns->listen);
-	ns->listen = strdup(m->set->listen);
-	if (ns->listen == NULL) {
-		settings_free(ns);
-		free(ns);
-		return;
 	}
-	settings_free(m->set);
-	free(m->set);
-	m->set = ns;
-	log_set_level(ns->log_level);
-	m->gen++;
-	/* New workers first: the old ones keep serving until they exit. */
-	fill(m);
-	for (i = 0; i < m->nkids; i++)
-		if (m->kids[i].gen != m->gen)
-			metrics_restart(MR_RELOAD);
-	signal_all(m, SIGQUIT, true);
-	log_msg(LOG_LVL_INFO, "configuration reloaded; %lld new workers",
+	if (m->ov->listen != NULL) {
+		free(ns->listen);
+		if ((ns->listen = strdup(m->ov->listen)) == NULL)
+			goto nomem;
+	}
+	if (keep_restart_only(m, ns) != 0)
+		goto nomem;
+	/* Who the new workers run as: resolved again, applied, or the
+	 * reload is refused. */
+	if (resolve_runas(ns, &nra, err, sizeof(err)) != 0) {
+		log_msg(LOG_LVL_ERROR, "reload: %s; keeping the current "
+		    "workers", err);
+		goto refuse;
+	}
+	if (nra.drop && (nra.uid != m->ra.uid || nra.gid != m->ra.gid))
+		log_msg(LOG_LVL_INFO, "reload: the new workers run as %s "
+		    "(uid %ld, gid %ld)", nra.name, (long)nra.uid,
+		    (long)nra.gid);
+	m->trial_set = ns;
+	m->trial_ra = nra;
+	m->trial_gen = ++m->next_gen;
+	m->trial_ready = 0;
+	m->trial_deadline = now_s() + 2 * (time_t)ns->db_connect_timeout + 5;
+	log_msg(LOG_LVL_INFO, "reload: starting %lld new workers; the current "
+	    "ones serve until every new one has reached the database",
 	    ns->workers);
+	for (i = 0; i < (size_t)ns->workers; i++)
+		spawn(m, ns, &nra, m->trial_gen, true);
+	return;
+nomem:
+	log_msg(LOG_LVL_ERROR, "reload: out of memory; keeping the current "
+	    "workers");
+refuse:
+	metrics_reload(false);
+	settings_free(ns);
+	free(ns);
 }
 
 /* Connect to our own socket and hang up: wakes a worker that entered
@@ -601,11 +1039,22 @@ poke(const struct master *m, size_t times)
 	}
 }
 
+static void
+signal_all(struct master *m, int sig)
+{
+	size_t i;
+
+	for (i = 0; i < m->nkids; i++) {
+		m->kids[i].stopping = true;
+		kill(m->kids[i].pid, sig);
+	}
+}
+
 /*
- * SIGTERM/SIGINT: no new connection may arrive (a unix socket is renamed
- * away, so nginx gets an immediate "no such file" and its JSON 502), the
- * socket becomes non-blocking so workers can drain what already waits in
- * the backlog, and every worker is told to finish.
+ * SIGTERM, SIGINT, SIGQUIT: no new connection may arrive (a unix socket is
+ * renamed away, so nginx gets an immediate "no such file" and its JSON
+ * 502), the socket becomes non-blocking so workers can drain what already
+ * waits in the backlog, and every worker is told to finish.
  */
 static void
 begin_stop(struct master *m)
@@ -616,6 +1065,11 @@ begin_stop(struct master *m)
 		return;
 	m->state = M_STOPPING;
 	m->deadline = now_s() + (time_t)m->set->shutdown_timeout;
+	if (trial_on(m)) {
+		settings_free(m->trial_set);
+		free(m->trial_set);
+		m->trial_set = NULL;
+	}
 	if (strncmp(m->set->listen, "unix:", 5) == 0) {
 		snprintf(m->closing, sizeof(m->closing), "%s.closing",
 		    m->set->listen + 5);
@@ -624,10 +1078,65 @@ begin_stop(struct master *m)
 	}
 	if ((fl = fcntl(m->fd, F_GETFL)) >= 0)
 		fcntl(m->fd, F_SETFL, fl | O_NONBLOCK);
-	signal_all(m, SIGTERM, false);
+	signal_all(m, SIGTERM);
 	poke(m, m->nkids);
 	log_msg(LOG_LVL_INFO, "stopping: waiting up to %lld s for %zu "
 	    "workers", m->set->shutdown_timeout, m->nkids);
+}
+
+/* SIGUSR1: the master opens the LOG_FILE again (creating it for the
+ * workers' user), then each worker does. */
+static void
+reopen_logs(struct master *m)
+{
+	size_t i;
+
+	if (m->set->log_file == NULL) {
+		log_msg(LOG_LVL_INFO, "SIGUSR1: no LOG_FILE to reopen");
+		return;
+	}
+	if (log_open_file(m->set->log_file, m->ra.drop ? (long)m->ra.uid :
+	    -1) != 0) {
+		log_msg(LOG_LVL_ERROR, "cannot reopen LOG_FILE %s: %s; still "
+		    "writing to the old one", m->set->log_file,
+		    strerror(errno));
+		return;
+	}
+	for (i = 0; i < m->nkids; i++)
+		kill(m->kids[i].pid, SIGUSR1);
+	log_msg(LOG_LVL_INFO, "log file reopened");
+}
+
+static int
+write_pid_file(const char *path)
+{
+	char	 line[32];
+	int	 fd, n;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0644)) < 0)
+		return -1;
+	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	if (write(fd, line, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/* Remove the pid file if it still names us. */
+static void
+remove_pid_file(const char *path)
+{
+	char	 line[32];
+	FILE	*f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return;
+	if (fgets(line, sizeof(line), f) != NULL &&
+	    strtol(line, NULL, 10) == (long)getpid())
+		unlink(path);
+	fclose(f);
 }
 
 int
@@ -635,9 +1144,9 @@ master_run(struct settings *set, const char *config_file,
     const struct master_overrides *ov)
 {
 	static struct master	 m;
-	struct pollfd		 pfd;
+	struct pollfd		 pfd[2];
 	char			 err[512], drain[64];
-	int			 fl;
+	int			 fl, rc = 1;
 
 	memset(&m, 0, sizeof(m));
 	m.set = set;
@@ -645,52 +1154,90 @@ master_run(struct settings *set, const char *config_file,
 	m.ov = ov;
 	m.self = getpid();
 	m.fd = -1;
+	set_title("coursegen-status: master process%s%s",
+	    config_file ? " -c " : "", config_file ? config_file : "");
 	if (set->listen == NULL) {
 		log_msg(LOG_LVL_ERROR, "no socket to listen on: give --listen "
 		    "or LISTEN");
+		rc = 2;
 		goto fail;
 	}
-	if (resolve_runas(set, &m.ra, err, sizeof(err)) != 0 ||
-	    (m.fd = listen_open(set, &m.ra, err, sizeof(err))) < 0) {
+	if (resolve_runas(set, &m.ra, err, sizeof(err)) != 0) {
+		log_msg(LOG_LVL_ERROR, "%s", err);
+		rc = 2;
+		goto fail;
+	}
+	if ((m.fd = listen_open(set, &m.ra, err, sizeof(err))) < 0) {
 		log_msg(LOG_LVL_ERROR, "%s", err);
 		goto fail;
+	}
+	if (set->log_file != NULL && log_open_file(set->log_file,
+	    m.ra.drop ? (long)m.ra.uid : -1) != 0) {
+		log_msg(LOG_LVL_ERROR, "LOG_FILE %s: %s", set->log_file,
+		    strerror(errno));
+		goto fail;
+	}
+	if (set->pid_file != NULL) {
+		if (write_pid_file(set->pid_file) != 0) {
+			log_msg(LOG_LVL_ERROR, "PID_FILE %s: %s",
+			    set->pid_file, strerror(errno));
+			goto fail;
+		}
+		m.pid_written = true;
 	}
 	/* The workers inherit the socket; nothing else of ours leaks. */
 	if ((fl = fcntl(m.fd, F_GETFD)) >= 0)
 		fcntl(m.fd, F_SETFD, fl & ~FD_CLOEXEC);
-	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0 ||
+	    pipe2(ready_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
 		log_msg(LOG_LVL_ERROR, "pipe: %s", strerror(errno));
 		goto fail;
 	}
 	on_signal(SIGCHLD, master_signal, SA_RESTART | SA_NOCLDSTOP);
 	on_signal(SIGTERM, master_signal, SA_RESTART);
 	on_signal(SIGINT, master_signal, SA_RESTART);
+	on_signal(SIGQUIT, master_signal, SA_RESTART);
 	on_signal(SIGHUP, master_signal, SA_RESTART);
+	on_signal(SIGUSR1, master_signal, SA_RESTART);
+	on_signal(SIGUSR2, master_signal, SA_RESTART);
 	on_signal(SIGPIPE, SIG_IGN, 0);
 
 	/* Counters every worker and the master add to. */
 	if (metrics_init(true) != 0)
 		log_msg(LOG_LVL_WARN, "no shared memory for metrics");
+	(void)settings_file_exposed(config_file);
 	log_msg(LOG_LVL_INFO, "listening on %s with %lld workers%s%s",
 	    set->listen, set->workers, m.ra.drop ? " as " : "",
 	    m.ra.drop ? m.ra.name : "");
 	fill(&m);
-	pfd.fd = wake_pipe[0];
-	pfd.events = POLLIN;
+	pfd[0].fd = wake_pipe[0];
+	pfd[0].events = POLLIN;
+	pfd[1].fd = ready_pipe[0];
+	pfd[1].events = POLLIN;
 	for (;;) {
-		if (poll(&pfd, 1, 1000) > 0)
+		if (poll(pfd, 2, 1000) > 0)
 			while (read(wake_pipe[0], drain, sizeof(drain)) > 0)
 				;
+		/* Reports first: a worker on trial writes before it exits. */
+		read_ready(&m);
 		if (got_chld) {
 			got_chld = 0;
 			reap(&m);
 		}
+		if (trial_on(&m) && now_s() >= m.trial_deadline)
+			trial_abort(&m, "the new workers did not reach the "
+			    "database in time");
 		if (got_term) {
 			got_term = 0;
 			begin_stop(&m);
 		}
-		if (got_hup) {
+		if (got_usr1) {
+			got_usr1 = 0;
+			reopen_logs(&m);
+		}
+		if (got_hup || (m.hup_pending && !trial_on(&m))) {
 			got_hup = 0;
+			m.hup_pending = false;
 			if (m.state == M_RUNNING)
 				reload(&m);
 		}
@@ -701,7 +1248,7 @@ master_run(struct settings *set, const char *config_file,
 				log_msg(LOG_LVL_WARN, "%zu workers still busy "
 				    "after %lld s; killing them", m.nkids,
 				    m.set->shutdown_timeout);
-				signal_all(&m, SIGKILL, false);
+				signal_all(&m, SIGKILL);
 				m.deadline = now_s() + 3600;
 			}
 		} else
@@ -712,14 +1259,21 @@ master_run(struct settings *set, const char *config_file,
 		unlink(m.closing);
 	else if (strncmp(m.set->listen, "unix:", 5) == 0)
 		unlink(m.set->listen + 5);
+	if (m.pid_written)
+		remove_pid_file(m.set->pid_file);
 	log_msg(LOG_LVL_INFO, "stopped");
 	settings_free(m.set);
 	free(m.set);
 	return m.exit_code;
 fail:
-	if (m.fd >= 0)
+	if (m.fd >= 0) {
 		close(m.fd);
+		if (strncmp(set->listen, "unix:", 5) == 0)
+			unlink(set->listen + 5);
+	}
+	if (m.pid_written)
+		remove_pid_file(set->pid_file);
 	settings_free(m.set);
 	free(m.set);
-	return 1;
+	return rc;
 }

@@ -5,11 +5,16 @@
 #ifndef CS_MASTER_H
 #define CS_MASTER_H
 
+#include <stddef.h>
+
 #include "settings.h"
 
 /* Exit status of a worker that cannot run at all (EX_CONFIG): the master
  * stops instead of respawning it. */
 #define MASTER_EX_CONFIG 78
+/* Exit status of a worker on trial that could not reach the database or
+ * prepare the query (EX_TEMPFAIL): the reload is refused. */
+#define MASTER_EX_NOTREADY 75
 
 /* Settings given on the command line; they win over file and environment,
  * also after a reload. */
@@ -27,6 +32,23 @@ struct master_overrides {
  */
 int	 master_run(struct settings *set, const char *config_file,
 	    const struct master_overrides *);
+
+/*
+ * What the real start of a pool would refuse, checked without binding or
+ * forking (--check-config): root without RUN_AS_USER, a user or group that
+ * does not exist, a LISTEN that cannot be parsed or whose directory does
+ * not exist, a PID_FILE or LOG_FILE in a directory that does not exist.
+ * Returns 0, or -1 with the reason in err.
+ */
+int	 master_check(const struct settings *, char *err, size_t errlen);
+
+/*
+ * Make the memory of argv and environ available for process titles (so
+ * that ps tells the master from its workers) and return a copy of argv to
+ * use instead. Call first thing in main(), before anything keeps a pointer
+ * into argv or the environment.
+ */
+char	**master_proctitle_init(int argc, char **argv);
 
 /*
  * Serve FastCGI on the socket in fd 0 in this process (spawn-fcgi,

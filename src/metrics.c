@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "metrics.h"
 
@@ -23,9 +25,19 @@ struct counters {
 	uint64_t	 db_errors[MDB__MAX];
 	uint64_t	 cache[2][2];			/* [token?][hit?] */
 	uint64_t	 restarts[MR__MAX];
+	/* the pool's status */
+	int64_t		 start_time;			/* epoch seconds */
+	uint64_t	 reloads[2];			/* [ok?] */
+	struct {
+		int32_t	 pid;				/* 0 free, -1 reserved */
+		uint32_t busy;
+	}		 slots[METRICS_SLOTS];
 };
 
 static struct counters *m;
+static int my_slot = -1;
+
+static void	 render_pool(struct buf *);
 
 int
 metrics_init(bool shared)
@@ -42,6 +54,7 @@ metrics_init(bool shared)
 	} else if ((p = calloc(1, sizeof(*m))) == NULL)
 		return -1;
 	m = p;
+	m->start_time = (int64_t)time(NULL);
 	return 0;
 }
 
@@ -172,4 +185,136 @@ metrics_render(struct buf *out)
 		buf_printf(out, "coursegen_worker_restarts_total{reason=\"%s\"}"
 		    " %llu\n", restart_names[i],
 		    (unsigned long long)GET(m->restarts[i]));
+	render_pool(out);
+}
+
+int
+metrics_slot_reserve(void)
+{
+	int i;
+
+	if (m == NULL)
+		return -1;
+	for (i = 0; i < METRICS_SLOTS; i++)
+		if (m->slots[i].pid == 0) {
+			__atomic_store_n(&m->slots[i].busy, 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&m->slots[i].pid, -1, __ATOMIC_RELAXED);
+			return i;
+		}
+	return -1;
+}
+
+void
+metrics_slot_set(int slot, long pid)
+{
+	if (m != NULL && slot >= 0 && slot < METRICS_SLOTS)
+		__atomic_store_n(&m->slots[slot].pid, (int32_t)pid,
+		    __ATOMIC_RELAXED);
+}
+
+void
+metrics_slot_use(int slot)
+{
+	my_slot = slot;
+	metrics_slot_set(slot, (long)getpid());
+}
+
+void
+metrics_slot_release(int slot)
+{
+	if (m != NULL && slot >= 0 && slot < METRICS_SLOTS) {
+		__atomic_store_n(&m->slots[slot].busy, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&m->slots[slot].pid, 0, __ATOMIC_RELAXED);
+	}
+}
+
+void
+metrics_busy(bool busy)
+{
+	if (m != NULL && my_slot >= 0)
+		__atomic_store_n(&m->slots[my_slot].busy, busy ? 1 : 0,
+		    __ATOMIC_RELAXED);
+}
+
+void
+metrics_reload(bool ok)
+{
+	if (m != NULL)
+		ADD(m->reloads[ok], 1);
+}
+
+static void
+count_workers(uint64_t *busy, uint64_t *idle)
+{
+	int i;
+
+	*busy = *idle = 0;
+	for (i = 0; i < METRICS_SLOTS; i++)
+		if (GET(m->slots[i].pid) > 0) {
+			if (GET(m->slots[i].busy))
+				(*busy)++;
+			else
+				(*idle)++;
+		}
+}
+
+/* The gauges of the pool, after the counters (called by metrics_render). */
+static void
+render_pool(struct buf *out)
+{
+	uint64_t busy, idle;
+
+	count_workers(&busy, &idle);
+	buf_printf(out, "# HELP coursegen_workers Worker processes, by "
+	    "state (busy: answering a request).\n# TYPE coursegen_workers "
+	    "gauge\ncoursegen_workers{state=\"busy\"} %llu\n"
+	    "coursegen_workers{state=\"idle\"} %llu\n",
+	    (unsigned long long)busy, (unsigned long long)idle);
+	buf_printf(out, "# HELP coursegen_start_time_seconds When the pool "
+	    "(or this process) started, in seconds since the epoch.\n"
+	    "# TYPE coursegen_start_time_seconds gauge\n"
+	    "coursegen_start_time_seconds %lld\n", (long long)m->start_time);
+	buf_printf(out, "# HELP coursegen_reloads_total Reloads, by result "
+	    "(failed: the old workers kept serving).\n# TYPE "
+	    "coursegen_reloads_total counter\n"
+	    "coursegen_reloads_total{result=\"ok\"} %llu\n"
+	    "coursegen_reloads_total{result=\"failed\"} %llu\n",
+	    (unsigned long long)GET(m->reloads[1]),
+	    (unsigned long long)GET(m->reloads[0]));
+	buf_printf(out, "# HELP coursegen_build_info The running version.\n"
+	    "# TYPE coursegen_build_info gauge\n"
+	    "coursegen_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+}
+
+void
+metrics_render_status(struct buf *out)
+{
+	uint64_t	 busy, idle;
+	time_t		 start;
+	struct tm	 tm;
+	char		 when[32] = "?";
+
+	if (m == NULL) {
+		buf_puts(out, "status unavailable\n");
+		return;
+	}
+	count_workers(&busy, &idle);
+	start = (time_t)m->start_time;
+	if (gmtime_r(&start, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	buf_printf(out, "%s\n"
+	    "start time:      %s\n"
+	    "uptime:          %lld s\n"
+	    "workers:         %llu (busy %llu, idle %llu)\n"
+	    "requests:        %llu\n"
+	    "worker restarts: crash %llu, recycle %llu, reload %llu\n"
+	    "reloads:         ok %llu, failed %llu\n",
+	    PACKAGE_STRING, when, (long long)(time(NULL) - start),
+	    (unsigned long long)(busy + idle), (unsigned long long)busy,
+	    (unsigned long long)idle, (unsigned long long)GET(m->lat_count),
+	    (unsigned long long)GET(m->restarts[MR_CRASH]),
+	    (unsigned long long)GET(m->restarts[MR_RECYCLE]),
+	    (unsigned long long)GET(m->restarts[MR_RELOAD]),
+	    (unsigned long long)GET(m->reloads[1]),
+	    (unsigned long long)GET(m->reloads[0]));
 }

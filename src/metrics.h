@@ -54,4 +54,21 @@ void	 metrics_restart(enum metrics_restart);
 /* Append the exposition (text format 0.0.4) to out. */
 void	 metrics_render(struct buf *out);
 
+/*
+ * The pool's status: one slot per worker in the shared memory, claimed by
+ * the master before fork (metrics_slot_reserve, then metrics_slot_set with
+ * the child's pid), taken by the child (metrics_slot_use), freed when the
+ * master reaps it. A worker marks itself busy while it answers a request.
+ */
+#define METRICS_SLOTS	2048
+int	 metrics_slot_reserve(void);		/* -1: none free */
+void	 metrics_slot_set(int slot, long pid);
+void	 metrics_slot_use(int slot);		/* in the child */
+void	 metrics_slot_release(int slot);
+void	 metrics_busy(bool);
+/* A reload that went through, or was refused (the old workers stayed). */
+void	 metrics_reload(bool ok);
+/* The human status page (text/plain): version, start, workers, requests. */
+void	 metrics_render_status(struct buf *out);
+
 #endif

@@ -252,7 +252,7 @@ operational(struct service *svc, const struct http_req *req,
 {
 	const struct settings	*set = svc->set;
 	char			 path[300];
-	bool			 metrics, health;
+	bool			 metrics, health, status;
 
 	snprintf(path, sizeof(path), "%s%s",
 	    req->script_name ? req->script_name : "",
@@ -261,7 +261,9 @@ operational(struct service *svc, const struct http_req *req,
 	    strcmp(path, set->metrics_path) == 0;
 	health = strcmp(set->health_path, "off") != 0 &&
 	    strcmp(path, set->health_path) == 0;
-	if (!metrics && !health)
+	status = strcmp(set->status_path, "off") != 0 &&
+	    strcmp(path, set->status_path) == 0;
+	if (!metrics && !health && !status)
 		return false;
 	http_resp_reset(resp);
 	http_resp_header(resp, "Cache-Control", "no-store");
@@ -270,6 +272,10 @@ operational(struct service *svc, const struct http_req *req,
 		http_resp_header(resp, "Content-Type",
 		    "text/plain; version=0.0.4; charset=utf-8");
 		metrics_render(&resp->body);
+	} else if (status) {
+		http_resp_header(resp, "Content-Type",
+		    "text/plain; charset=utf-8");
+		metrics_render_status(&resp->body);
 	} else if (db_ping(svc->db) == DB_OK) {
 		http_resp_header(resp, "Content-Type", "application/json");
 		buf_puts(&resp->body, "{\"status\":\"ok\"}");
@@ -351,15 +357,20 @@ service_handle(struct service *svc, const struct http_req *req,
 	 * query string: it carries the input. */
 	if (svc->set->access_log) {
 		const char	*meth = req->method ? req->method : "-";
-		char		 full[256];
+		const char	*addr = req->remote_addr ? req->remote_addr : "-";
+		const char	*id = req->request_id ? req->request_id : "-";
+		char		 full[256], a[64], rid[80];
 
 		snprintf(full, sizeof(full), "%s%s",
 		    req->script_name ? req->script_name : "",
 		    req->path_info ? req->path_info : "");
-		log_msg(LOG_LVL_INFO, "access: %s %s %d %lld ms",
+
+		log_msg(LOG_LVL_INFO, "access: %s %s %s %d %lld ms id=%s",
+		    log_escape(addr, strlen(addr), a, sizeof(a)),
 		    log_escape(meth, strlen(meth), m, sizeof(m)),
 		    log_escape(full, strlen(full), p, sizeof(p)),
-		    resp->status, (long long)(monotonic_us() - t0) / 1000);
+		    resp->status, (long long)(monotonic_us() - t0) / 1000,
+		    log_escape(id, strlen(id), rid, sizeof(rid)));
 	}
 }
 

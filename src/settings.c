@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "settings.h"
 #include "text.h"
 
 #define OFF(f) offsetof(struct settings, f)
+#define CONF_MAX (1024 * 1024)
 
 /* An integer setting and its bounds. */
 struct int_setting {
@@ -63,13 +65,22 @@ static const struct str_setting str_settings[] = {
 	{ "LISTEN_GROUP", OFF(listen_group), NULL },
 	{ "JWT_AUDIENCE", OFF(jwt_audience), NULL },
 	{ "JWT_ISSUER", OFF(jwt_issuer), NULL },
+	{ "STATUS_PATH", OFF(status_path), "/status" },
+	{ "PID_FILE", OFF(pid_file), NULL },
+	{ "LOG_FILE", OFF(log_file), NULL },
 };
 
-/* The configuration file, as NAME=value pairs. */
+/*
+ * The settings file, read as systemd reads an EnvironmentFile, but strictly:
+ * a line that is not NAME=value is an error, not ignored.
+ */
 struct conf {
 	char	**names;
 	char	**values;
+	size_t	 *lines;	/* where each assignment starts */
+	bool	 *used;		/* read by some lookup() */
 	size_t	  n;
+	const char *path;
 };
 
 static void
@@ -85,33 +96,191 @@ conf_free(struct conf *c)
 	}
 	free(c->names);
 	free(c->values);
+	free(c->lines);
+	free(c->used);
 	memset(c, 0, sizeof(*c));
 }
 
-static char *
-trim(char *s)
+static bool
+name_char(char ch, bool first)
 {
-	char *e;
+	return ch == '_' || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+	    (!first && ch >= '0' && ch <= '9');
+}
 
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
+static bool
+blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+static int
+conf_add(struct conf *c, const char *name, size_t namelen, char *value,
+    size_t line)
+{
+	size_t	 n = c->n + 1;
+	void	*p;
+
+	if ((p = realloc(c->names, n * sizeof(*c->names))) == NULL)
+		return -1;
+	c->names = p;
+	if ((p = realloc(c->values, n * sizeof(*c->values))) == NULL)
+		return -1;
+	c->values = p;
+	if ((p = realloc(c->lines, n * sizeof(*c->lines))) == NULL)
+		return -1;
+	c->lines = p;
+	if ((p = realloc(c->used, n * sizeof(*c->used))) == NULL)
+		return -1;
+	c->used = p;
+	if ((c->names[c->n] = strndup(name, namelen)) == NULL)
+		return -1;
+	c->values[c->n] = value;
+	c->lines[c->n] = line;
+	c->used[c->n] = false;
+	c->n++;
+	return 0;
 }
 
 /*
- * Read `path`: one NAME=value per line, '#' starts a comment line, blank
- * lines ignored, white space around names and values dropped. A later line
- * wins. Returns 0, or -1 with the line number in err.
+ * Parse the text of a settings file (NUL-terminated, len bytes):
+ *
+ *   - blank lines and lines starting with '#' or ';' are ignored;
+ *   - NAME=value, white space around NAME and '=' and at both ends of the
+ *     value dropped; NAME is letters, digits and '_' (no "export");
+ *   - "double quotes": \" \\ \` \$ are escapes, backslash-newline joins
+ *     lines, anything else is kept as it is (newlines too);
+ *   - 'single quotes': every character kept as it is, up to the next quote;
+ *   - unquoted: a backslash keeps the next character, a backslash at the end
+ *     of a line joins the next; '#' inside a value is part of it;
+ *   - after a closing quote only white space may follow.
+ *
+ * A later assignment wins. Returns 0, or -1 with "path:line: why" in err.
  */
+static int
+conf_parse(struct conf *c, const char *path, const char *s, size_t len,
+    char *err, size_t errlen)
+{
+	const char	*end = s + len, *name;
+	size_t		 line = 1, start, namelen, vlen, vcap, keep;
+	char		*v = NULL, q;
+
+	while (s < end) {
+		while (s < end && blank(*s))
+			s++;
+		if (s < end && *s == '\n') {
+			s++;
+			line++;
+			continue;
+		}
+		if (s >= end)
+			break;
+		start = line;
+		if (*s == '#' || *s == ';') {
+			while (s < end && *s != '\n')
+				s++;
+			continue;
+		}
+		name = s;
+		while (s < end && name_char(*s, s == name))
+			s++;
+		namelen = (size_t)(s - name);
+		while (s < end && blank(*s))
+			s++;
+		if (namelen == 0 || s >= end || *s != '=') {
+			if (namelen == 6 && memcmp(name, "export", 6) == 0)
+				snprintf(err, errlen, "%s:%zu: \"export\" is not "
+				    "allowed: write NAME=value", path, start);
+			else
+				snprintf(err, errlen, "%s:%zu: expected "
+				    "NAME=value", path, start);
+			goto fail;
+		}
+		s++;
+		while (s < end && blank(*s))
+			s++;
+		vcap = (size_t)(end - s) + 1;
+		if ((v = malloc(vcap)) == NULL)
+			goto nomem;
+		vlen = keep = 0;
+		if (s < end && (*s == '"' || *s == '\'')) {
+			q = *s++;
+			for (;;) {
+				if (s >= end) {
+					snprintf(err, errlen, "%s:%zu: no closing "
+					    "%c", path, start, q);
+					goto fail;
+				}
+				if (*s == q) {
+					s++;
+					break;
+				}
+				if (*s == '\n')
+					line++;
+				if (q == '"' && *s == '\\' && s + 1 < end) {
+					if (s[1] == '\n') {
+						s += 2;
+						line++;
+						continue;
+					}
+					if (strchr("\"\\`$", s[1]) != NULL)
+						s++;
+				}
+				v[vlen++] = *s++;
+			}
+			while (s < end && blank(*s))
+				s++;
+			if (s < end && *s != '\n') {
+				snprintf(err, errlen, "%s:%zu: text after the "
+				    "closing %c", path, start, q);
+				goto fail;
+			}
+			keep = vlen;
+		} else {
+			while (s < end && *s != '\n') {
+				if (*s == '\\' && s + 1 < end) {
+					if (s[1] == '\n') {
+						s += 2;
+						line++;
+						continue;
+					}
+					s++;
+					v[vlen++] = *s++;
+					keep = vlen;
+					continue;
+				}
+				v[vlen++] = *s;
+				if (!blank(*s))
+					keep = vlen;
+				s++;
+			}
+		}
+		v[keep] = '\0';
+		if (conf_add(c, name, namelen, v, start) != 0)
+			goto nomem;
+		v = NULL;
+	}
+	c->path = path;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+fail:
+	if (v != NULL) {
+		memset(v, 0, vcap);
+		free(v);
+	}
+	conf_free(c);
+	return -1;
+}
+
+/* Read `path` whole (at most 1 MiB) and parse it. */
 static int
 conf_read(const char *path, struct conf *c, char *err, size_t errlen)
 {
 	FILE	*f;
-	char	 line[4096], *eq, *name, *value, **nn, **nv;
-	size_t	 lineno = 0;
+	char	*text;
+	size_t	 n;
+	int	 rc;
 
 	memset(c, 0, sizeof(*c));
 	if ((f = fopen(path, "r")) == NULL) {
@@ -119,63 +288,65 @@ conf_read(const char *path, struct conf *c, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
-			snprintf(err, errlen, "%s:%zu: line too long", path,
-			    lineno);
-			goto fail;
-		}
-		name = trim(line);
-		if (*name == '\0' || *name == '#')
-			continue;
-		if ((eq = strchr(name, '=')) == NULL) {
-			snprintf(err, errlen, "%s:%zu: expected NAME=value",
-			    path, lineno);
-			goto fail;
-		}
-		*eq = '\0';
-		name = trim(name);
-		value = trim(eq + 1);
-		nn = realloc(c->names, (c->n + 1) * sizeof(*nn));
-		if (nn != NULL)
-			c->names = nn;
-		nv = realloc(c->values, (c->n + 1) * sizeof(*nv));
-		if (nv != NULL)
-			c->values = nv;
-		if (nn == NULL || nv == NULL ||
-		    (c->names[c->n] = strdup(name)) == NULL)
-			goto nomem;
-		if ((c->values[c->n] = strdup(value)) == NULL) {
-			free(c->names[c->n]);
-			goto nomem;
-		}
-		c->n++;
+	if ((text = malloc(CONF_MAX + 2)) == NULL) {
+		fclose(f);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	n = fread(text, 1, CONF_MAX + 1, f);
+	if (ferror(f) || n > CONF_MAX) {
+		snprintf(err, errlen, "configuration file %s: %s", path,
+		    ferror(f) ? strerror(errno) : "larger than 1 MiB");
+		fclose(f);
+		free(text);
+		return -1;
 	}
 	fclose(f);
-	return 0;
-nomem:
-	snprintf(err, errlen, "out of memory");
-fail:
-	fclose(f);
-	conf_free(c);
-	return -1;
+	text[n] = '\0';
+	if (memchr(text, '\0', n) != NULL) {
+		snprintf(err, errlen, "configuration file %s: holds a NUL "
+		    "byte", path);
+		rc = -1;
+	} else
+		rc = conf_parse(c, path, text, n, err, errlen);
+	memset(text, 0, n);
+	free(text);
+	return rc;
 }
 
-/* The value of a setting: the environment, else the file, else NULL. */
+/* The value of a setting: the environment, else the file, else NULL.
+ * Every name looked up is a known setting (see conf_unknown). */
 static const char *
 lookup(const struct conf *c, const char *name)
 {
-	const char	*v = getenv(name);
+	const char	*v = getenv(name), *fv = NULL;
 	size_t		 i;
 
+	for (i = c->n; i > 0; i--)
+		if (strcmp(c->names[i - 1], name) == 0) {
+			if (fv == NULL)
+				fv = c->values[i - 1];
+			c->used[i - 1] = true;
+		}
 	if (v != NULL && *v != '\0')
 		return v;
-	for (i = c->n; i > 0; i--)
-		if (strcmp(c->names[i - 1], name) == 0)
-			return *c->values[i - 1] != '\0' ? c->values[i - 1] :
-			    NULL;
-	return NULL;
+	return fv != NULL && *fv != '\0' ? fv : NULL;
+}
+
+/* A name in the file that no lookup() asked for: a typo, or a setting this
+ * version does not have. */
+static int
+conf_unknown(const struct conf *c, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (!c->used[i]) {
+			snprintf(err, errlen, "%s:%zu: unknown setting %s",
+			    c->path, c->lines[i], c->names[i]);
+			return -1;
+		}
+	return 0;
 }
 
 /* Read a whole secret file (at most 64 KiB), trailing newlines dropped. */
@@ -254,17 +425,22 @@ load_keys(struct settings *s, const struct conf *c, char *err, size_t errlen)
 {
 	unsigned char	*secret = NULL;
 	size_t		 len = 0;
-	const char	*v;
+	const char	*v, *plain;
 	char		 why[384];
 	int		 rc;
 
+	/* Both are looked up, so that either is a known name in the file. */
+	plain = lookup(c, "JWT_SECRET");
 	if ((v = lookup(c, "JWT_SECRET_FILE")) != NULL) {
+		if (plain != NULL)
+			log_msg(LOG_LVL_WARN, "JWT_SECRET is ignored: "
+			    "JWT_SECRET_FILE wins");
 		if (read_secret_file(v, &secret, &len) != 0) {
 			snprintf(err, errlen, "JWT_SECRET_FILE cannot be read "
 			    "(%s)", strerror(errno ? errno : EINVAL));
 			return -1;
 		}
-	} else if ((v = lookup(c, "JWT_SECRET")) != NULL) {
+	} else if ((v = plain) != NULL) {
 		len = strlen(v);
 		if ((secret = malloc(len)) == NULL) {
 			snprintf(err, errlen, "out of memory");
@@ -375,9 +551,20 @@ load(struct settings *s, const struct conf *c, char *err, size_t errlen)
 		return -1;
 	}
 
+	s->workers_given = lookup(c, "WORKERS") != NULL;
+	if (s->log_file != NULL && s->log_file[0] != '/') {
+		snprintf(err, errlen, "LOG_FILE must be an absolute path");
+		return -1;
+	}
+	if (s->pid_file != NULL && s->pid_file[0] != '/') {
+		snprintf(err, errlen, "PID_FILE must be an absolute path");
+		return -1;
+	}
+
 	if (load_keys(s, c, err, errlen) != 0)
 		return -1;
-	return 0;
+	/* Last: every setting has been looked up by now. */
+	return conf_unknown(c, err, errlen);
 nomem:
 	snprintf(err, errlen, "out of memory");
 	return -1;
@@ -397,6 +584,19 @@ settings_load(struct settings *s, const char *file, char *err, size_t errlen)
 	rc = load(s, &c, err, errlen);
 	conf_free(&c);
 	return rc;
+}
+
+bool
+settings_file_exposed(const char *file)
+{
+	struct stat st;
+
+	if (file == NULL || stat(file, &st) != 0 || (st.st_mode & S_IROTH) == 0)
+		return false;
+	log_msg(LOG_LVL_WARN, "the settings file %s is readable by every user "
+	    "(mode %04o) and may hold secrets: chmod o-r it", file,
+	    (unsigned)(st.st_mode & 07777));
+	return true;
 }
 
 void

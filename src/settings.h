@@ -2,6 +2,8 @@
  * settings.h - the service's settings: defaults, overridden by an optional
  * configuration file (-c FILE, NAME=value lines), overridden by the
  * environment. Every setting is documented in the README's table.
+ * A name in the file that no part of the program reads is an error: a new
+ * setting needs only its entry in a table of settings.c (or a lookup()).
  */
 #ifndef CS_SETTINGS_H
 #define CS_SETTINGS_H
@@ -45,6 +47,10 @@ struct settings {
 	char		*run_as_user;
 	char		*run_as_group;
 	char		*listen_group;
+	bool		 workers_given;	/* WORKERS set in the file or environment */
+	char		*pid_file;	/* PID_FILE: the master writes its pid */
+	char		*log_file;	/* LOG_FILE: stderr goes there, reopened on SIGUSR1 */
+	char		*status_path;	/* STATUS_PATH: the human status page; "off" */
 };
 
 /*
@@ -56,5 +62,10 @@ struct settings {
 int	 settings_load(struct settings *, const char *file, char *err,
 	    size_t errlen);
 void	 settings_free(struct settings *);
+/*
+ * Warn (log) when the settings file can be read by every user: it holds
+ * the database password and the JWT secret. Returns true if it warned.
+ */
+bool	 settings_file_exposed(const char *file);
 
 #endif
