@@ -449,6 +449,15 @@ load_keys(struct settings *s, const struct conf *c, char *err, size_t errlen)
 		memcpy(secret, v, len);
 	}
 	if (secret != NULL) {
+		/* The example settings file ships a placeholder long enough to
+		 * pass the length check: never start with it as a real key. */
+		if (len >= 9 && memcmp(secret, "CHANGE-ME", 9) == 0) {
+			snprintf(err, errlen, "the JWT secret is still the "
+			    "example's placeholder (CHANGE-ME...)");
+			memset(secret, 0, len);
+			free(secret);
+			return -1;
+		}
 		if (len < 16) {
 			snprintf(err, errlen, "the JWT secret is shorter than "
 			    "16 bytes");

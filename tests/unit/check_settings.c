@@ -101,6 +101,8 @@ static const struct {
 	{ "JWT_AUDIENCE=\"a\" b\n", ":3: text after the closing \"" },
 	{ "COURSEGEN_CONFIG=/x\n", ":3: unknown setting COURSEGEN_CONFIG" },
 	{ "LOG_FILE=relative.log\n", "LOG_FILE must be an absolute path" },
+	{ "JWT_SECRET=\"CHANGE-ME-TO-THE-PROJECT-JWT-SECRET\"\n",
+	    "still the example's placeholder" },
 };
 
 START_TEST(test_refused)
