@@ -32,9 +32,9 @@ export function createApiClient(getToken: () => string | null) {
     links: [
       splitLink({
         condition: (op) => op.path === 'generation.getStatus',
-        // nginx in front of coursegen-status (its location /trpc/ mounted here)
+        // nginx in front of coursegen-status (the shipped location /trpc/)
         true: httpBatchLink({
-          url: '/status/trpc',
+          url: '/trpc',
           transformer: superjson,
           headers: () => bearer(getToken),
         }),

@@ -6,7 +6,8 @@ after the type checks.
 
 answers  the end-to-end suite's modules named in $CLIENT_E2E_MODULES (default
          below) run in this process with every HTTP answer recorded
-         (record_e2e.py); then `node test/check-answers.mjs` parses each one with the
+         (record_e2e.py), plus the same kinds of answers from a superjson stack
+         (the suite has none); then `node test/check-answers.mjs` parses each one with the
          package's strict zod schemas, from DIR's built dist/.
 browser  test_react.py: the hook and the component in headless Chromium against
          the real stack, the bundle in DIR/web.
@@ -45,6 +46,12 @@ def answers(work):
         print(log.getvalue(), file=sys.stderr)
         print("driver: FAIL: the recorded e2e modules did not all pass", file=sys.stderr)
         return False
+    from record_e2e import record_superjson
+    t = time.monotonic()
+    sj = record_superjson()
+    print("driver: %d answers of a TRPC_TRANSFORMER=superjson stack in %.1f s" % (
+        len(sj), time.monotonic() - t), flush=True)
+    recorded += sj
     path = os.path.join(work, "answers.json")
     with open(path, "w", encoding="utf-8") as f:
         json.dump(recorded, f, ensure_ascii=False)

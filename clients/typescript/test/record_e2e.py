@@ -2,7 +2,7 @@
 record every HTTP answer they get from the service, for the package's schema test.
 
     from record_e2e import record
-    ok, answers = record(["test_10_examples", ...])
+    ok, result, answers = record(["test_10_examples", ...])
 
 Each answer: {"module", "method", "target", "status", "contentType", "transformer",
 "body"} (body as text). The suite's own HTTP helpers (e2e.common.request and
@@ -87,3 +87,65 @@ def record(modules, stream=None):
     ok = (result.wasSuccessful() and result.testsRun > 0 and not result.skipped
           and not result.expectedFailures and not result.unexpectedSuccesses)
     return ok, result, answers
+
+
+def record_superjson():
+    """The same answers from a stack with TRPC_TRANSFORMER=superjson (the e2e suite
+    has none): a course in every status and phase, asked as httpLink, httpBatchLink
+    and httpBatchStreamLink ask, and the errors (401, 403, 404, 400). Returns
+    answers as record() does (module "superjson", transformer "superjson")."""
+    tests = _tests_dir()
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    import json
+    from e2e import common
+    from e2e.common import (DONE_META, FAIL_META, GEN_META, OTHER_ORG, OWNER, PROC,
+                            Raw, cid, enc, insert_courses, start_stack, token)
+
+    st = start_stack(workers=1, env={"TRPC_TRANSFORMER": "superjson"})
+    try:
+        rows = {
+            "idle": dict(gen_status="idle"),
+            "queued": dict(gen_status="queued"),
+            "cancelled": dict(gen_status="cancelled"),
+            "metadata": dict(gen_status="generating", meta={"last_phase": "metadata"}),
+            "sections": dict(gen_status="generating", meta=GEN_META,
+                             created=Raw("now() - interval '75 seconds'"), updated=Raw("now()")),
+            "validation": dict(gen_status="generating", meta={"last_phase": "validation"}),
+            "saving": dict(gen_status="generating", meta={"last_phase": "saving"}),
+            "completed": dict(gen_status="completed", meta=DONE_META),
+            "failed": dict(gen_status="failed", meta=FAIL_META),
+            "foreign": dict(gen_status="queued", owner=common.OUTSIDER, org=OTHER_ORG),
+        }
+        ids = {k: cid("superjson " + k) for k in rows}
+        insert_courses(st, [dict(id=ids[k], **v) for k, v in rows.items()])
+        auth = {"Authorization": "Bearer " + token(st, OWNER)}
+        expired = {"Authorization": "Bearer " + token(st, OWNER, ttl=-3600)}
+        out = []
+
+        def ask(target, headers, method="GET", body=None):
+            r = common.request(st, method, target, headers, body)
+            out.append({"module": "superjson", "method": method, "target": target,
+                        "status": r.status, "contentType": r.headers.get("content-type", ""),
+                        "transformer": "superjson",
+                        "body": r.body.decode("utf-8", errors="replace")})
+
+        def sj(courseId):
+            return {"json": {"courseId": courseId}}
+
+        base = st.base + "/" + PROC
+        for k, c in list(ids.items()) + [("missing", cid("superjson missing")),
+                                         ("bad", "not-a-uuid")]:
+            ask(base + "?input=" + enc(json.dumps(sj(c))), auth)
+        batch = {str(i): sj(c) for i, c in enumerate(ids.values())}
+        procs = ",".join([PROC] * len(batch))
+        ask(st.base + "/" + procs + "?batch=1&input=" + enc(json.dumps(batch)), auth)
+        ask(st.base + "/" + procs + "?batch=1&input=" + enc(json.dumps(batch)),
+            dict(auth, **{"trpc-accept": "application/jsonl"}))
+        ask(base, dict(auth, **{"Content-Type": "application/json"}), "POST",
+            json.dumps(sj(ids["completed"])))
+        ask(base + "?input=" + enc(json.dumps(sj(ids["sections"]))), expired)
+        ask(base + "?input=" + enc(json.dumps(sj(ids["sections"]))), {})
+        return out
+    finally:
+        st.close()
