@@ -10,9 +10,11 @@ the harness's nginx at /progress/ from $CLIENT_WEB_DIR, next to /trpc/. Checked:
   for the course reaches nginx while a canary query on the same page (polling every
   2 s regardless) makes two more: the hook stopped polling;
 - a retryable failure shows `Повторить попытку`; onFailed was called; the button
-  calls onRetry and the hook asks once more, then stops again;
+  calls onRetry and the hook asks once more, then stops again; a cancelled course
+  stops polling too;
 - an expired token: the 401 reaches onError (UNAUTHORIZED) and is shown in Russian;
-  the hook neither retries nor polls;
+  the hook neither retries nor polls; 403 and 404 reach onError and read as on the
+  plain progress page;
 - a hidden page (the window minimized: document.visibilityState 'hidden') makes no
   request while the canary makes two; shown again, the hook asks at once.
 
@@ -43,6 +45,10 @@ C_FAIL = "c0000000-0000-4000-8000-000000000002"
 C_GEN = "c0000000-0000-4000-8000-000000000003"      # generating, never changes
 C_CANARY = "c0000000-0000-4000-8000-000000000004"   # generating, never changes
 C_AUTH = "c0000000-0000-4000-8000-000000000005"
+C_CANCEL = "c0000000-0000-4000-8000-000000000006"
+C_CAROL = "c0000000-0000-4000-8000-000000000007"    # another user's course
+C_MISSING = "c0000000-0000-4000-8000-0000000000ff"
+CAROL = "33333333-3333-4333-8333-333333333333"
 
 WEB_DIR = os.environ.get("CLIENT_WEB_DIR", "")
 SHOTS = os.environ.get("CLIENT_SHOTS") or os.path.join(os.getcwd(), "screenshots")
@@ -78,8 +84,9 @@ class ReactClient(unittest.TestCase):
         harness.WEB_DIR = WEB_DIR   # the harness serves this folder at /progress/
         cls.stack = Stack(workers=2, web=True, sample=False)
         cls.addClassCleanup(cls.stack.close)
-        for c in (C_DONE, C_FAIL, C_GEN, C_CANARY, C_AUTH):
+        for c in (C_DONE, C_FAIL, C_GEN, C_CANARY, C_AUTH, C_CANCEL):
             cls.stack.create_course(c, ALICE, "React client test course")
+        cls.stack.create_course(C_CAROL, CAROL, "Carol's course")
         cls.stack.psql(
             "UPDATE courses SET generation_status = 'generating', generation_metadata ="
             " '{\"last_phase\": \"sections\", \"batch_count\": 2, \"total_batches\": 8}',"
@@ -132,14 +139,16 @@ class ReactClient(unittest.TestCase):
 
     def test_1_completed_and_failed(self):
         # 12 batches at a 500 ms pace: the sections phase outlasts several polls.
-        sim = self.stack.simulate([C_DONE + ":complete", C_FAIL + ":fail"],
+        sim = self.stack.simulate([C_DONE + ":complete", C_FAIL + ":fail",
+                                   C_CANCEL + ":cancel"],
                                   "--pace", "500", "--batches", "12", "--seed", "6",
                                   "--stagger", "0")
-        self.open([C_DONE, C_FAIL], canary=C_CANARY)
+        self.open([C_DONE, C_FAIL, C_CANCEL], canary=C_CANARY)
         events = lambda: self.state()["events"]  # noqa: E731
-        self.wait_for("onComplete and onFailed", lambda: {
+        self.wait_for("onComplete, onFailed and cancelled", lambda: {
             (e["type"], e["courseId"]) for e in events()} >= {
-                ("complete", C_DONE), ("failed", C_FAIL)})
+                ("complete", C_DONE), ("failed", C_FAIL)}
+            and self.state()["cards"][C_CANCEL]["status"] == "cancelled")
         self.assertEqual(sim.wait(60), 0, sim.log_text())
         self.browser.screenshot("react-1-completed-and-failed.png")
         st = self.state()
@@ -169,12 +178,16 @@ class ReactClient(unittest.TestCase):
         for h in st["history"][C_FAIL]:
             self.assertLessEqual(h["progress"] or 0, 99, h)
 
-        # Polling stopped: two canary requests later, not one more for either course.
-        before = (self.requests_for(C_DONE), self.requests_for(C_FAIL))
+        cancel = st["cards"][C_CANCEL]
+        self.assertEqual((cancel["message"], cancel["polling"], cancel["button"]),
+                         ("Генерация отменена", "false", None))
+
+        # Polling stopped: two canary requests later, not one more for any course.
+        before = tuple(self.requests_for(c) for c in (C_DONE, C_FAIL, C_CANCEL))
         self.assertGreaterEqual(min(before), 2, "the hook polled: %r" % (before,))
         self.canary_ticks(2)
-        self.assertEqual((self.requests_for(C_DONE), self.requests_for(C_FAIL)), before,
-                         "requests after a terminal status")
+        self.assertEqual(tuple(self.requests_for(c) for c in (C_DONE, C_FAIL, C_CANCEL)),
+                         before, "requests after a terminal status")
 
         # Retry: onRetry, then one more request (still failed), then quiet again.
         self.browser.click('[data-course="%s"] .retry' % C_FAIL)
@@ -202,6 +215,17 @@ class ReactClient(unittest.TestCase):
         # A client error is neither retried nor polled: one request.
         self.assertEqual(self.requests_for(C_AUTH), n0 + 1)
         self.browser.screenshot("react-2-unauthorized.png")
+
+    def test_2b_forbidden_and_not_found(self):
+        self.open([C_CAROL, C_MISSING])
+        ev = self.wait_for("two onError calls", lambda: (lambda e: len(e) == 2 and e)(
+            [e for e in self.state()["events"] if e["type"] == "error"]))
+        self.assertEqual(sorted((e["courseId"], e["code"], e["httpStatus"]) for e in ev),
+                         sorted([(C_CAROL, "FORBIDDEN", 403), (C_MISSING, "NOT_FOUND", 404)]))
+        cards = self.state()["cards"]
+        self.assertEqual(cards[C_CAROL]["errorText"],
+                         "У вас нет доступа к этому курсу. (403 FORBIDDEN)")
+        self.assertEqual(cards[C_MISSING]["errorText"], "Курс не найден. (404 NOT_FOUND)")
 
     def test_3_hidden_page_does_not_poll(self):
         self.open([C_GEN], canary=C_CANARY)
