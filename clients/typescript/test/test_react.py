@@ -8,7 +8,8 @@ the harness's nginx at /progress/ from $CLIENT_WEB_DIR, next to /trpc/. Checked:
 - a simulated generation followed to `completed`: the progress the component
   rendered never went down, onComplete was called once, and afterwards no request
   for the course reaches nginx while a canary query on the same page (polling every
-  2 s regardless) makes two more: the hook stopped polling;
+  2 s regardless) makes two more: the hook stopped polling; hiding and showing the
+  page brings none either;
 - a retryable failure shows `Повторить попытку`; onFailed was called; the button
   calls onRetry and the hook asks once more, then stops again; a cancelled course
   stops polling too;
@@ -188,6 +189,15 @@ class ReactClient(unittest.TestCase):
         self.canary_ticks(2)
         self.assertEqual(tuple(self.requests_for(c) for c in (C_DONE, C_FAIL, C_CANCEL)),
                          before, "requests after a terminal status")
+        # Nor when the page is hidden and shown again (which refetches stale queries:
+        # test_3): a terminal answer never goes stale.
+        self.browser._s("POST", "/window/minimize", {})
+        self.wait_for("hidden", lambda: self.state()["visibility"] == "hidden")
+        self.browser._s("POST", "/window/rect", {"width": 900, "height": 900})
+        self.wait_for("visible", lambda: self.state()["visibility"] == "visible")
+        self.canary_ticks(2)
+        self.assertEqual(tuple(self.requests_for(c) for c in (C_DONE, C_FAIL, C_CANCEL)),
+                         before, "requests after a terminal status, page shown again")
 
         # Retry: onRetry, then one more request (still failed), then quiet again.
         self.browser.click('[data-course="%s"] .retry' % C_FAIL)
