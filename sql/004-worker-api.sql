@@ -226,9 +226,21 @@ BEGIN
 END
 $$;
 
--- duration_ms (always an object) with the running phase's time so far (ms since
--- phase_started_at, at least 1 so that a phase that was entered always counts in
--- NOTES 4), or p_ms. Unchanged when last_phase is not a phase.
+-- A metadata value as milliseconds: NULL unless a number in 0 .. 2^53 - 1
+-- (truncated), so that no value can overflow bigint.
+CREATE OR REPLACE FUNCTION coursegen.generation__ms(p jsonb)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN n >= 0 AND n <= 9007199254740991 THEN pg_catalog.trunc(n)::bigint END
+      FROM (SELECT coursegen.generation__num(p) AS n) v
+$$;
+
+-- duration_ms (always an object) with the running phase's time so far: p_ms, else
+-- the ms since phase_started_at, else (no valid phase_started_at) the phase's
+-- duration as recorded; at least 1 so that a phase that was entered always counts
+-- in NOTES 4. Unchanged when last_phase is not a phase.
 CREATE OR REPLACE FUNCTION coursegen.generation__close_phase(p_meta jsonb, p_ms bigint)
 RETURNS jsonb
 LANGUAGE sql STABLE
@@ -236,12 +248,14 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE WHEN coursegen.generation_phase_rank(p_meta->>'last_phase') IS NULL THEN d
            ELSE d || pg_catalog.jsonb_build_object(p_meta->>'last_phase', COALESCE(p_ms,
-                         GREATEST(1, pg_catalog.floor(pg_catalog.date_part('epoch',
-                            pg_catalog.now() - COALESCE(coursegen.generation__ts(p_meta->'phase_started_at'),
-                                                        pg_catalog.now())) * 1000)::bigint)))
+                         GREATEST(1, CASE WHEN t IS NOT NULL THEN
+                                  pg_catalog.floor(pg_catalog.date_part('epoch',
+                                      pg_catalog.now() - t) * 1000)::bigint
+                             ELSE coursegen.generation__ms(d->(p_meta->>'last_phase')) END)))
            END
       FROM (SELECT CASE WHEN pg_catalog.jsonb_typeof(p_meta->'duration_ms') = 'object'
-                        THEN p_meta->'duration_ms' ELSE '{}'::jsonb END AS d) v
+                        THEN p_meta->'duration_ms' ELSE '{}'::jsonb END AS d,
+                   coursegen.generation__ts(p_meta->'phase_started_at') AS t) v
 $$;
 
 -- enqueue: NULL/idle/failed/cancelled -> queued. Clears the keys of a previous
@@ -448,8 +462,8 @@ BEGIN
         CASE WHEN started IS NOT NULL THEN
             GREATEST(0, pg_catalog.floor(pg_catalog.date_part('epoch',
                                          pg_catalog.now() - started) * 1000))::bigint END,
-        (SELECT pg_catalog.sum(coursegen.generation__num(e.value))::bigint
-           FROM pg_catalog.jsonb_each(d) e));
+        (SELECT pg_catalog.sum(coursegen.generation__ms(e.value))
+           FROM pg_catalog.jsonb_each(d) e WHERE e.key <> 'total'));
     IF total IS NOT NULL THEN
         d := d || pg_catalog.jsonb_build_object('total', total);
     END IF;
