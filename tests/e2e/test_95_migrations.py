@@ -229,6 +229,13 @@ class ApiRoles(MigrationCase):
         self.addCleanup(self.sql, "DROP FUNCTION IF EXISTS public.cg_probe()")
         self.assertEqual(self.sql("SELECT has_function_privilege('anon', 'public.cg_probe()',"
                                   " 'EXECUTE')"), "t")
+        # Grants made by hand (or by a tool) to the API roles are taken back by the
+        # next apply.
+        self.sql("GRANT USAGE ON SCHEMA coursegen TO %s; GRANT EXECUTE ON ALL FUNCTIONS IN "
+                 "SCHEMA coursegen TO %s" % (", ".join(API_ROLES), ", ".join(API_ROLES)))
+        self.assertEqual(self.sql("SELECT has_function_privilege('anon', "
+                                  "'coursegen.generation_cancel(uuid)', 'EXECUTE')"), "t")
+        self.apply(self.pg.dbname)
         rows = self.sql("SELECT r.rolname, p.oid::regprocedure,"
                         " has_function_privilege(r.oid, p.oid, 'EXECUTE')"
                         " FROM pg_proc p, pg_roles r"
