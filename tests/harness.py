@@ -24,10 +24,18 @@ Environment read here:
     PG_BIN              PostgreSQL server binaries (default: newest /usr/lib/postgresql/*/bin)
     COURSEGEN_PG_USER   OS user to run PostgreSQL as when root
     COURSEGEN_SIM       simulator binary (default <repo or build dir>/sim/coursegen-simulate)
+    COURSEGEN_PLATFORM  0 = a bare database instead of the Supabase stand-in
+
+The database: a Supabase stand-in (PLATFORM_*_SQL below: API roles with Supabase's
+default privileges, the platform's tables with more columns, RLS and comments, `public`
+writable by PUBLIC) to which every sql/0*.sql is applied, in order, by PLATFORM_OWNER,
+a non-superuser with CREATEROLE. COURSEGEN_PLATFORM=0: a bare database, sql/ applied by
+the superuser.
 
 The worker side: sql/004-worker-api.sql and 005-worker-role.sql give the generation
-worker SQL functions and the role coursegen_worker; Stack.worker_url connects as that
-role and Stack.simulate() runs sim/coursegen-simulate on it. Stack(web=True) also serves
+worker SQL functions (coursegen.generation_*) and the role coursegen_worker;
+Stack.worker_url connects as that role and Stack.simulate() runs
+sim/coursegen-simulate on it. Stack(web=True) also serves
 the progress page (web/) at /progress/ (Stack.page_url()).
 """
 
@@ -1124,7 +1132,7 @@ class Stack:
 
     Stack(workers=2, env=None, secret=DEFAULT_SECRET, port=None, root=None,
           database_url=None, apply_sql=True, sample=True, binary=None, nginx=True,
-          web=False, mode=None)
+          web=False, mode=None, platform=None)
 
     root          directory for everything (default: a new temp dir, removed on close;
                   a given root is kept, its subdirectories recreated)
@@ -1132,6 +1140,8 @@ class Stack:
                   apply_sql/sample say whether sql/ and sql/sample/ are applied to it
     env           extra service environment (value None removes a variable)
     web           also serve web/ (the progress page) at /progress/ (page_url())
+    platform      the database is the Supabase stand-in (default unless
+                  COURSEGEN_PLATFORM=0); false: a bare one, sql/ applied as superuser
     mode          "pool" (the service's own master, default) or "spawn-fcgi" (Service)
 
     With a throwaway cluster the worker role coursegen_worker (sql/005-worker-role.sql)
@@ -1142,8 +1152,11 @@ class Stack:
 
     def __init__(self, workers=2, env=None, secret=DEFAULT_SECRET, port=None, root=None,
                  database_url=None, apply_sql=True, sample=True, binary=None, nginx=True,
-                 web=False, mode=None):
+                 web=False, mode=None, platform=None):
         _exit_on_sigterm()
+        if platform is None:
+            platform = os.environ.get("COURSEGEN_PLATFORM", "1") != "0"
+        self.platform = platform
         self.web = web
         self.mode = mode
         self.worker_url = None
@@ -1181,9 +1194,9 @@ class Stack:
                 os.chmod(pg_root, 0o755)
             self.pg = Postgres(pg_root).start()
             if apply_sql:
-                # The database is a Supabase stand-in unless COURSEGEN_PLATFORM=0 (a
+                # The database is a Supabase stand-in unless platform is false (a
                 # bare database, sql/ applied by the superuser).
-                if os.environ.get("COURSEGEN_PLATFORM", "1") != "0":
+                if self.platform:
                     self.pg.apply_sql_dir(SQL_DIR, user=self.pg.make_platform())
                 else:
                     self.pg.apply_sql_dir(SQL_DIR)

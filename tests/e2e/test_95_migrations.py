@@ -37,7 +37,7 @@ ROLES_SNAPSHOT = ("SELECT rolname, rolsuper, rolcreaterole, rolcreatedb, rolbypa
 
 def setUpModule():
     global _STACK
-    _STACK = start_stack(workers=2, env={"CACHE_TTL_MS": "0"})
+    _STACK = start_stack(workers=2, env={"CACHE_TTL_MS": "0"}, platform=True)
 
 
 def tearDownModule():
