@@ -215,6 +215,29 @@ class Apply(MigrationCase):
                                   "'coursegen'", db), "0", "001 applied in part")
 
 
+class Indexes(MigrationCase):
+    """sql/002-indexes.sql decides from the catalog, not from index names."""
+
+    def test_index_of_that_name_with_another_definition(self):
+        db = self.new_db("cg_idxname")
+        self.sql("CREATE INDEX coursegen_user_organizations_member_idx ON "
+                 "public.user_organizations (role)", db)
+        with self.assertRaises(HarnessError) as cm:
+            self.apply(db)
+        self.assertIn("002-indexes.sql", str(cm.exception))
+        self.assertIn("public.user_organizations has no valid index on (user_id, "
+                      "organization_id)", str(cm.exception))
+        # The platform's own index, in the other order, serves: none is added.
+        self.sql("DROP INDEX public.coursegen_user_organizations_member_idx; "
+                 "CREATE UNIQUE INDEX uo_org_user ON public.user_organizations "
+                 "(organization_id, user_id)", db)
+        self.apply(db)
+        self.assertEqual(self.sql("SELECT string_agg(indexrelid::regclass::text, ',' "
+                                  "ORDER BY indexrelid::regclass::text) FROM pg_index WHERE indrelid = "
+                                  "'public.user_organizations'::regclass", db),
+                         "uo_org_user,user_organizations_pkey")
+
+
 class ApiRoles(MigrationCase):
     """Supabase's default privileges give every function the platform owner creates to
     anon, authenticated and service_role: none of the worker API may reach them."""
