@@ -101,7 +101,13 @@ BEGIN
             EXECUTE pg_catalog.format('GRANT CREATE ON SCHEMA public TO %I', r);
         END LOOP;
         REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-        RAISE NOTICE 'coursegen: CREATE on schema public revoked from PUBLIC (kept for the existing non-project roles)';
+        IF pg_catalog.has_schema_privilege('public', 'public', 'CREATE') THEN
+            -- Not the schema's owner: REVOKE only warned. Say what to do.
+            RAISE WARNING 'coursegen: PUBLIC may still CREATE in schema public (% cannot revoke it)', current_user
+                USING HINT = 'The owner of schema public (or a superuser) should run: REVOKE CREATE ON SCHEMA public FROM PUBLIC;';
+        ELSE
+            RAISE NOTICE 'coursegen: CREATE on schema public revoked from PUBLIC (kept for the existing non-project roles)';
+        END IF;
     END IF;
 END
 $$;
