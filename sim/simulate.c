@@ -346,14 +346,14 @@ run_step(PGconn *conn, const struct sim_opts *o, const struct sim_course *c,
 	v[0] = c->id;
 	switch (st->call) {
 	case SC_ENQUEUE:
-		sql = "SELECT generation_enqueue($1::uuid)";
+		sql = "SELECT coursegen.generation_enqueue($1::uuid)";
 		break;
 	case SC_START:
 		snprintf(b1, sizeof(b1), "%d", st->batches);
 		v[1] = b1;
 		v[2] = st->model;
 		np = 3;
-		sql = "SELECT generation_start($1::uuid, $2::integer, $3::text)";
+		sql = "SELECT coursegen.generation_start($1::uuid, $2::integer, $3::text)";
 		break;
 	case SC_PROGRESS:
 		v[1] = st->phase;
@@ -367,7 +367,7 @@ run_step(PGconn *conn, const struct sim_opts *o, const struct sim_course *c,
 			v[5] = b2;
 		}
 		np = 6;
-		sql = "SELECT generation_progress($1::uuid, $2::text, $3::integer,"
+		sql = "SELECT coursegen.generation_progress($1::uuid, $2::text, $3::integer,"
 		    " $4::text, $5::bigint, $6::double precision)";
 		break;
 	case SC_COMPLETE:
@@ -380,19 +380,19 @@ run_step(PGconn *conn, const struct sim_opts *o, const struct sim_course *c,
 		v[3] = b3;
 		v[4] = b4;
 		np = 5;
-		sql = "SELECT generation_complete($1::uuid, $2::integer,"
+		sql = "SELECT coursegen.generation_complete($1::uuid, $2::integer,"
 		    " $3::integer, $4::numeric, $5::double precision)";
 		break;
 	case SC_FAIL:
 		v[1] = st->error;
 		v[2] = st->retryable ? "true" : "false";
 		np = 3;
-		sql = "SELECT generation_fail($1::uuid, $2::text, $3::boolean)";
+		sql = "SELECT coursegen.generation_fail($1::uuid, $2::text, $3::boolean)";
 		break;
 	case SC_CANCEL:
 	case SC__MAX:
 	default:
-		sql = "SELECT generation_cancel($1::uuid)";
+		sql = "SELECT coursegen.generation_cancel($1::uuid)";
 		break;
 	}
 	r = PQexecParams(conn, sql, np, NULL, v, NULL, NULL, 0);

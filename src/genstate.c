@@ -242,6 +242,12 @@ compute_generating(const struct gen_meta *m, int64_t elapsed_ms,
 	    (double)(elapsed_ms > 0 ? elapsed_ms : 0) / 1000.0);
 }
 
+int64_t
+gen_started_ms(const struct gen_meta *m, int64_t created_ms)
+{
+	return m->started_set ? m->started_ms : created_ms;
+}
+
 void
 gen_state_compute(enum gen_status status, const struct gen_meta *m,
     int64_t elapsed_ms, struct gen_state *st)

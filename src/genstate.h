@@ -62,6 +62,8 @@ struct gen_meta {
 	struct opt_str	 model_by_phase[GP__MAX]; /* model_used.<phase> */
 	struct opt_str	 error_message;
 	bool		 retryable;		/* retryable === true */
+	bool		 started_set;		/* started_at read as a time */
+	int64_t		 started_ms;		/* started_at, ms since the epoch */
 };
 
 /* Output fields the schema would reject, dropped and reported. */
@@ -144,8 +146,15 @@ const char *gen_phase_name(enum gen_phase);
 enum gen_phase gen_phase_parse(const char *s, size_t n);
 
 /*
- * Compute the state for a course. elapsed_ms is the time since the
- * course's created_at (negative values count as 0).
+ * When the generation started (startedAt, and the base of the ETA): the
+ * metadata's started_at (written by coursegen.generation_start) when it
+ * holds a valid time, else the course's created_at.
+ */
+int64_t	 gen_started_ms(const struct gen_meta *, int64_t created_ms);
+
+/*
+ * Compute the state for a course. elapsed_ms is the time since
+ * gen_started_ms() (negative values count as 0).
  */
 void	 gen_state_compute(enum gen_status, const struct gen_meta *,
 	    int64_t elapsed_ms, struct gen_state *out);

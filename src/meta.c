@@ -20,6 +20,93 @@ str(struct jref v, struct opt_str *out)
 		out->len = 0;
 }
 
+/* n decimal digits at s into *v; false unless all are digits. */
+static bool
+digits(const char *s, size_t n, int *v)
+{
+	size_t	i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return true;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t
+days_from_civil(int y, int m, int d)
+{
+	int64_t	 era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+bool
+meta_parse_time(const char *s, size_t n, int64_t *ms)
+{
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30,
+	    31, 30, 31 };
+	int		 y, mo, d, h, mi, sec, frac = 0, oh = 0, om = 0, sign;
+	size_t		 i = 19, fd = 0;
+	bool		 leap;
+
+	if (n < 20 || !digits(s, 4, &y) || s[4] != '-' ||
+	    !digits(s + 5, 2, &mo) || s[7] != '-' || !digits(s + 8, 2, &d) ||
+	    (s[10] != 'T' && s[10] != ' ') || !digits(s + 11, 2, &h) ||
+	    s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !digits(s + 17, 2, &sec))
+		return false;
+	if (s[i] == '.') {
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, fd++)
+			if (fd < 3)
+				frac = frac * 10 + (s[i] - '0');
+		if (fd == 0)
+			return false;
+		for (; fd < 3; fd++)
+			frac *= 10;
+	}
+	if (i >= n)
+		return false;
+	if (s[i] == 'Z' || s[i] == 'z') {
+		if (i + 1 != n)
+			return false;
+		sign = 0;
+	} else if (s[i] == '+' || s[i] == '-') {
+		sign = s[i] == '-' ? -1 : 1;
+		i++;
+		if (n - i == 2) {
+			if (!digits(s + i, 2, &oh))
+				return false;
+		} else if (n - i == 5 && s[i + 2] == ':') {
+			if (!digits(s + i, 2, &oh) || !digits(s + i + 3, 2, &om))
+				return false;
+		} else if (n - i == 4) {
+			if (!digits(s + i, 2, &oh) || !digits(s + i + 2, 2, &om))
+				return false;
+		} else
+			return false;
+		if (oh > 15 || om > 59)
+			return false;
+	} else
+		return false;
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || sec > 59)
+		return false;
+	*ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + sec;
+	*ms -= (int64_t)sign * (oh * 3600 + om * 60);
+	*ms = *ms * 1000 + frac;
+	return true;
+}
+
 int
 meta_read(const char *text, size_t len, struct gen_meta *m, struct jdoc **doc)
 {
@@ -66,5 +153,7 @@ meta_read(const char *text, size_t len, struct gen_meta *m, struct jdoc **doc)
 		m->last_phase = gen_phase_parse(s, n);
 	str(jref_get(root, "error_message"), &m->error_message);
 	m->retryable = jref_is_true(jref_get(root, "retryable"));
+	if ((s = jref_string(jref_get(root, "started_at"), &n)) != NULL)
+		m->started_set = meta_parse_time(s, n, &m->started_ms);
 	return 0;
 }

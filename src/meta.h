@@ -2,7 +2,9 @@
 #ifndef CS_META_H
 #define CS_META_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "genstate.h"
 
@@ -17,5 +19,14 @@ struct jdoc;
  */
 int	 meta_read(const char *text, size_t len, struct gen_meta *m,
 	    struct jdoc **doc);
+
+/*
+ * Read an ISO 8601 date and time with a time zone, as PostgreSQL writes a
+ * timestamptz into JSON: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH[:MM]|-HH[:MM])
+ * ('T' or a space between date and time; years 0001..9999). Sets *ms
+ * (milliseconds since the epoch, the fraction truncated) and returns true;
+ * false for anything else (no partial reads, no out-of-range fields).
+ */
+bool	 meta_parse_time(const char *s, size_t n, int64_t *ms);
 
 #endif

@@ -128,6 +128,7 @@ build_status(const struct db_row *row, enum gen_lang lang,
 	struct gen_state	 st;
 	struct jdoc		*doc = NULL;
 	char			 esc[64];
+	int64_t			 started_ms;
 	bool			 ok;
 
 	if (!gen_status_parse(row->status, row->status_null, &gs)) {
@@ -142,9 +143,10 @@ build_status(const struct db_row *row, enum gen_lang lang,
 		jdoc_free(doc);
 		return false;
 	}
-	gen_state_compute(gs, &meta, row->now_ms - row->created_ms, &st);
+	started_ms = gen_started_ms(&meta, row->created_ms);
+	gen_state_compute(gs, &meta, row->now_ms - started_ms, &st);
 	log_dropped(row->id, st.dropped);
-	ok = render_status(row->id, &st, lang, row->created_ms,
+	ok = render_status(row->id, &st, lang, started_ms,
 	    row->updated_ms, &out->data);
 	jdoc_free(doc);
 	if (!ok)

@@ -24,10 +24,18 @@ Environment read here:
     PG_BIN              PostgreSQL server binaries (default: newest /usr/lib/postgresql/*/bin)
     COURSEGEN_PG_USER   OS user to run PostgreSQL as when root
     COURSEGEN_SIM       simulator binary (default <repo or build dir>/sim/coursegen-simulate)
+    COURSEGEN_PLATFORM  0 = a bare database instead of the Supabase stand-in
+
+The database: a Supabase stand-in (PLATFORM_*_SQL below: API roles with Supabase's
+default privileges, the platform's tables with more columns, RLS and comments, `public`
+writable by PUBLIC) to which every sql/0*.sql is applied, in order, by PLATFORM_OWNER,
+a non-superuser with CREATEROLE. COURSEGEN_PLATFORM=0: a bare database, sql/ applied by
+the superuser.
 
 The worker side: sql/004-worker-api.sql and 005-worker-role.sql give the generation
-worker SQL functions and the role coursegen_worker; Stack.worker_url connects as that
-role and Stack.simulate() runs sim/coursegen-simulate on it. Stack(web=True) also serves
+worker SQL functions (coursegen.generation_*) and the role coursegen_worker;
+Stack.worker_url connects as that role and Stack.simulate() runs
+sim/coursegen-simulate on it. Stack(web=True) also serves
 the progress page (web/) at /progress/ (Stack.page_url()).
 """
 
@@ -74,7 +82,99 @@ DEFAULT_SECRET = "coursegen-test-secret-0123456789abcdef"
 DB_NAME = "coursegen"
 SERVICE_ROLE = "coursegen_status"
 WORKER_ROLE = "coursegen_worker"
+OWNER_ROLE = "coursegen_owner"
 SUPERUSER = "postgres"
+# The Supabase stand-in's migration owner: like Supabase's `postgres`, it owns the
+# database and the platform's tables, has CREATEROLE and is NOT a superuser. sql/ is
+# applied as this role.
+PLATFORM_OWNER = "platform_owner"
+# Supabase's API roles (PostgREST switches to them), given Supabase's default
+# privileges on what the platform owner creates.
+API_ROLES = ("anon", "authenticated", "service_role")
+
+# The Supabase stand-in, part 1 (as the superuser, once per cluster): the API roles
+# and the migration owner.
+PLATFORM_ROLES_SQL = """
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'anon') THEN
+        CREATE ROLE anon NOLOGIN NOINHERIT;
+        CREATE ROLE authenticated NOLOGIN NOINHERIT;
+        CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+        CREATE ROLE platform_owner LOGIN CREATEROLE CREATEDB NOSUPERUSER;
+    END IF;
+END
+$$;
+"""
+
+# Part 2 (as the superuser, per database): the database belongs to the platform owner,
+# `public` is writable by everyone (as on a cluster upgraded from PostgreSQL 14), the
+# API roles may use it.
+PLATFORM_DB_SQL = """
+ALTER DATABASE %(db)s OWNER TO platform_owner;
+ALTER SCHEMA public OWNER TO platform_owner;
+GRANT CREATE, USAGE ON SCHEMA public TO PUBLIC;
+GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role;
+"""
+
+# Part 3 (as the platform owner): Supabase's default privileges, the platform's tables
+# with more columns than the service reads, a surrogate key and no index on
+# (user_id, organization_id) for memberships, row-level security with the platform's
+# own policies, a child table with a foreign key, comments (one with a pg_graphql
+# directive).
+PLATFORM_TABLES_SQL = """
+BEGIN;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO anon, authenticated, service_role;
+CREATE TABLE public.courses (
+    id                  uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id             uuid        NOT NULL,
+    organization_id     uuid,
+    title               text        NOT NULL DEFAULT '',
+    description         text,
+    status              text        NOT NULL DEFAULT 'draft',
+    language            text        NOT NULL DEFAULT 'ru',
+    settings            jsonb       NOT NULL DEFAULT '{}',
+    generation_status   text,
+    generation_metadata jsonb,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE public.user_organizations (
+    id              bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id         uuid        NOT NULL,
+    organization_id uuid        NOT NULL,
+    role            text        NOT NULL DEFAULT 'member',
+    invited_by      uuid,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE public.lessons (
+    id        uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    course_id uuid NOT NULL REFERENCES public.courses (id) ON DELETE CASCADE,
+    title     text NOT NULL DEFAULT ''
+);
+CREATE INDEX lessons_course_id_idx ON public.lessons (course_id);
+ALTER TABLE public.courses ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.user_organizations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.lessons ENABLE ROW LEVEL SECURITY;
+CREATE FUNCTION public.request_uid() RETURNS uuid LANGUAGE sql STABLE AS
+    $f$ SELECT nullif(current_setting('request.jwt.claims', true)::jsonb ->> 'sub', '')::uuid $f$;
+CREATE POLICY "Owners manage their courses" ON public.courses FOR ALL TO authenticated
+    USING (user_id = public.request_uid()) WITH CHECK (user_id = public.request_uid());
+CREATE POLICY "Members read organization courses" ON public.courses FOR SELECT TO authenticated
+    USING (organization_id IN (SELECT organization_id FROM public.user_organizations
+                               WHERE user_id = public.request_uid()));
+CREATE POLICY "Users read their memberships" ON public.user_organizations FOR SELECT
+    TO authenticated USING (user_id = public.request_uid());
+CREATE POLICY "Owners manage lessons" ON public.lessons FOR ALL TO authenticated
+    USING (course_id IN (SELECT id FROM public.courses WHERE user_id = public.request_uid()));
+COMMENT ON TABLE public.courses IS E'@graphql({"totalCount": {"enabled": true}})\nCourses of the platform.';
+COMMENT ON COLUMN public.courses.created_at IS 'When the user created the course.';
+COMMENT ON TABLE public.user_organizations IS 'Who belongs to which organization.';
+COMMIT;
+"""
 
 # Service variables never inherited from the caller's environment: only what the
 # harness (or the test) sets reaches the workers.
@@ -481,20 +581,41 @@ class Postgres:
         return run_psql(["-h", self.sockdir, "-p", str(self.port), "-U", user,
                          "-d", db or self.dbname], sql, env=env, check=check)
 
-    def apply_sql_file(self, path, user=SUPERUSER):
-        """Apply one SQL file with ON_ERROR_STOP=1 as `user`."""
-        with open(path, encoding="utf-8") as f:
-            return self.psql(f.read(), user=user)
+    def apply_sql_file(self, path, user=SUPERUSER, db=None, variables=None):
+        """Apply one SQL file with ON_ERROR_STOP=1 as `user` (psql -v for each of
+        `variables`, e.g. {"lock_timeout": "1s"}); returns psql's stdout."""
+        args = []
+        for k, v in (variables or {}).items():
+            args += ["-v", "%s=%s" % (k, v)]
+        env = {}
+        if user != SUPERUSER:
+            env["PGPASSWORD"] = self.passwords.get(user, "")
+        return run_psql(["-h", self.sockdir, "-p", str(self.port), "-U", user,
+                         "-d", db or self.dbname, "-f", path] + args, env=env)
 
-    def apply_sql_dir(self, path, user=SUPERUSER):
-        """Apply every *.sql directly in `path`, in file-name order. Returns the list."""
+    def apply_sql_dir(self, path, user=SUPERUSER, db=None, variables=None):
+        """Apply every *.sql directly in `path`, in file-name order (sql/ holds
+        0*.sql only: every numbered file, whoever added it). Returns the list."""
         files = sql_files(path)
         for f in files:
             try:
-                self.apply_sql_file(f, user=user)
+                self.apply_sql_file(f, user=user, db=db, variables=variables)
             except HarnessError as e:
                 raise HarnessError("%s: %s" % (f, e))
         return files
+
+    def make_platform(self, db=None):
+        """Turn database `db` (default: the cluster's) into the Supabase stand-in
+        (PLATFORM_*_SQL): API roles, the non-superuser owner PLATFORM_OWNER with
+        CREATEROLE, default privileges, the platform's tables with RLS. Returns the
+        owner's name; apply sql/ as it."""
+        db = db or self.dbname
+        self.psql(PLATFORM_ROLES_SQL, db=db)
+        if PLATFORM_OWNER not in self.passwords:
+            self.set_password(PLATFORM_OWNER)
+        self.psql(PLATFORM_DB_SQL % {"db": db}, db=db)
+        self.psql(PLATFORM_TABLES_SQL, user=PLATFORM_OWNER, db=db)
+        return PLATFORM_OWNER
 
     def set_password(self, role=SERVICE_ROLE, password=None):
         """Give `role` a (random unless given) password; returns it."""
@@ -1011,7 +1132,7 @@ class Stack:
 
     Stack(workers=2, env=None, secret=DEFAULT_SECRET, port=None, root=None,
           database_url=None, apply_sql=True, sample=True, binary=None, nginx=True,
-          web=False, mode=None)
+          web=False, mode=None, platform=None)
 
     root          directory for everything (default: a new temp dir, removed on close;
                   a given root is kept, its subdirectories recreated)
@@ -1019,6 +1140,8 @@ class Stack:
                   apply_sql/sample say whether sql/ and sql/sample/ are applied to it
     env           extra service environment (value None removes a variable)
     web           also serve web/ (the progress page) at /progress/ (page_url())
+    platform      the database is the Supabase stand-in (default unless
+                  COURSEGEN_PLATFORM=0); false: a bare one, sql/ applied as superuser
     mode          "pool" (the service's own master, default) or "spawn-fcgi" (Service)
 
     With a throwaway cluster the worker role coursegen_worker (sql/005-worker-role.sql)
@@ -1029,8 +1152,11 @@ class Stack:
 
     def __init__(self, workers=2, env=None, secret=DEFAULT_SECRET, port=None, root=None,
                  database_url=None, apply_sql=True, sample=True, binary=None, nginx=True,
-                 web=False, mode=None):
+                 web=False, mode=None, platform=None):
         _exit_on_sigterm()
+        if platform is None:
+            platform = os.environ.get("COURSEGEN_PLATFORM", "1") != "0"
+        self.platform = platform
         self.web = web
         self.mode = mode
         self.worker_url = None
@@ -1068,7 +1194,12 @@ class Stack:
                 os.chmod(pg_root, 0o755)
             self.pg = Postgres(pg_root).start()
             if apply_sql:
-                self.pg.apply_sql_dir(SQL_DIR)
+                # The database is a Supabase stand-in unless platform is false (a
+                # bare database, sql/ applied by the superuser).
+                if self.platform:
+                    self.pg.apply_sql_dir(SQL_DIR, user=self.pg.make_platform())
+                else:
+                    self.pg.apply_sql_dir(SQL_DIR)
                 if sample:
                     self.pg.apply_sql_dir(SAMPLE_DIR)
                 self.pg.set_password(SERVICE_ROLE)

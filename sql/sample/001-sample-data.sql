@@ -48,11 +48,17 @@
 --
 -- Any other UUID (e.g. 99999999-9999-4999-8999-999999999999) is NOT_FOUND.
 
+BEGIN;
+
+-- Delete and insert (not ON CONFLICT): the platform's user_organizations may have a
+-- surrogate key and no unique constraint on (user_id, organization_id).
+DELETE FROM user_organizations
+ WHERE organization_id IN ('aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa',
+                           'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb');
 INSERT INTO user_organizations (user_id, organization_id, role) VALUES
     ('11111111-1111-4111-8111-111111111111', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'admin'),
     ('22222222-2222-4222-8222-222222222222', 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', 'member'),
-    ('33333333-3333-4333-8333-333333333333', 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', 'member')
-ON CONFLICT (user_id, organization_id) DO UPDATE SET role = EXCLUDED.role;
+    ('33333333-3333-4333-8333-333333333333', 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', 'member');
 
 INSERT INTO courses (id, user_id, organization_id, title, status,
                      generation_status, generation_metadata, created_at, updated_at)
@@ -151,3 +157,5 @@ ON CONFLICT (id) DO UPDATE SET
     generation_metadata = EXCLUDED.generation_metadata,
     created_at          = EXCLUDED.created_at,
     updated_at          = EXCLUDED.updated_at;
+
+COMMIT;

@@ -13,6 +13,7 @@ end's pace (2 s > 1 s TTL) every answer is younger than the previous poll; the b
 test (tests/browser) runs with the default cache at that pace.
 """
 
+import datetime
 import json
 import re
 import subprocess
@@ -79,22 +80,27 @@ class WorkerApi(SimCase):
         c = cid("sim/api-lifecycle")
         insert_courses(self.stack, [dict(id=c, meta={"platform_key": "kept"})])
         q = "'%s'" % c
-        self.refused("SELECT generation_start(%s, 4)" % q,
+        self.refused("SELECT coursegen.generation_start(%s, 4)" % q,
                      r"generation_start: course %s is idle \(NULL\), only a queued" % c)
-        self.refused("SELECT generation_progress(%s, 'metadata')" % q,
+        self.refused("SELECT coursegen.generation_progress(%s, 'metadata')" % q,
                      r"only while generating")
-        m = json.loads(self.worker("SELECT generation_enqueue(%s)" % q))
+        m = json.loads(self.worker("SELECT coursegen.generation_enqueue(%s)" % q))
         self.assertEqual(m["platform_key"], "kept")
         self.assertEqual(self.row(c)[0], "queued")
         self.assertEqual(self.status_of(c).json()["result"]["data"]["message"], MSG_QUEUED)
-        self.refused("SELECT generation_enqueue(%s)" % q, r"is queued, only an idle")
-        _, _, upd0, _ = self.row(c)
+        self.refused("SELECT coursegen.generation_enqueue(%s)" % q, r"is queued, only an idle")
+        _, _, upd0, created0 = self.row(c)
         time.sleep(0.02)
-        m = json.loads(self.worker("SELECT generation_start(%s, 4, 'm-meta')" % q))
-        st, meta, upd1, started = self.row(c)
+        m = json.loads(self.worker("SELECT coursegen.generation_start(%s, 4, 'm-meta')" % q))
+        st, meta, upd1, created = self.row(c)
         self.assertEqual(st, "generating")
         self.assertEqual(meta, m)
         self.assertGreater(upd1, upd0, "updated_at must move on every write")
+        # The platform's created_at is not the generation's start: it stays; the start
+        # is in the metadata (started_at) and answered as startedAt.
+        self.assertEqual(created, created0, "generation_start wrote created_at")
+        started = datetime.datetime.fromisoformat(m["started_at"])
+        self.assertGreater(started.timestamp(), created0)
         self.assertEqual((m["last_phase"], m["batch_count"], m["total_batches"]),
                          ("metadata", 0, 4))
         self.assertGreater(m["duration_ms"]["metadata"], 0)
@@ -103,7 +109,7 @@ class WorkerApi(SimCase):
         self.stack.psql("UPDATE courses SET generation_metadata = generation_metadata || "
                         "'{\"written_meanwhile\": 1}' WHERE id = '%s'" % c)
         m = json.loads(self.worker(
-            "SELECT generation_progress(%s, 'sections', 1, 'm-sec', NULL, 0.8)" % q))
+            "SELECT coursegen.generation_progress(%s, 'sections', 1, 'm-sec', NULL, 0.8)" % q))
         self.assertEqual(m["written_meanwhile"], 1)
         self.assertEqual(m["platform_key"], "kept")
         self.assertEqual(m["model_used"], {"metadata": "m-meta", "sections": "m-sec"})
@@ -116,22 +122,23 @@ class WorkerApi(SimCase):
         self.assertEqual((data["phase"], data["progress"]), ("sections", 28))
         self.assertEqual(data["metadata"], {"batchesCompleted": 1, "totalBatches": 4,
                                             "currentModel": "m-sec", "qualityScore": 0.8})
-        self.assertEqual(data["startedAt"][:19], time.strftime(
-            "%Y-%m-%dT%H:%M:%S", time.gmtime(int(started))))
+        ms = int(started.timestamp() * 1000)
+        self.assertEqual(data["startedAt"], "%s.%03dZ" % (
+            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)), ms % 1000))
         # Impossible transitions: back a phase, fewer batches, past the total.
-        self.refused("SELECT generation_progress(%s, 'metadata')" % q,
+        self.refused("SELECT coursegen.generation_progress(%s, 'metadata')" % q,
                      r"in phase sections: cannot go back to phase metadata")
-        self.refused("SELECT generation_progress(%s, 'sections', 0)" % q,
+        self.refused("SELECT coursegen.generation_progress(%s, 'sections', 0)" % q,
                      r"1 of 4 batches done: cannot go back to 0")
-        self.refused("SELECT generation_progress(%s, 'sections', 5)" % q,
+        self.refused("SELECT coursegen.generation_progress(%s, 'sections', 5)" % q,
                      r"batches_completed must be 0\.\.4")
-        self.refused("SELECT generation_progress(%s, 'drafting')" % q, r'unknown phase "drafting"')
-        self.refused("SELECT generation_progress(%s, 'sections', 2, NULL, NULL, 1.5)" % q,
+        self.refused("SELECT coursegen.generation_progress(%s, 'drafting')" % q, r'unknown phase "drafting"')
+        self.refused("SELECT coursegen.generation_progress(%s, 'sections', 2, NULL, NULL, 1.5)" % q,
                      r"quality must be 0\.\.1")
         self.assertEqual(self.row(c)[1]["batch_count"], 1, "a refused call changed the row")
-        self.worker("SELECT generation_progress(%s, 'sections', 4)" % q)
-        self.worker("SELECT generation_progress(%s, 'validation', NULL, 'm-val')" % q)
-        m = json.loads(self.worker("SELECT generation_complete(%s, 12, 4, 0.28, 0.91)" % q))
+        self.worker("SELECT coursegen.generation_progress(%s, 'sections', 4)" % q)
+        self.worker("SELECT coursegen.generation_progress(%s, 'validation', NULL, 'm-val')" % q)
+        m = json.loads(self.worker("SELECT coursegen.generation_complete(%s, 12, 4, 0.28, 0.91)" % q))
         self.assertEqual(m["cost_usd"], 0.28)
         self.assertGreaterEqual(m["duration_ms"]["total"], 0)
         data = self.status_of(c).json()["result"]["data"]
@@ -139,22 +146,22 @@ class WorkerApi(SimCase):
         self.assertEqual(data["metadata"], {"totalLessons": 12, "totalSections": 4,
                                             "cost": 0.28, "duration": m["duration_ms"]["total"],
                                             "qualityScore": 0.91})
-        for sql, pat in (("generation_progress(%s, 'saving')", "is completed, progress is"),
-                         ("generation_fail(%s, 'x')", "is completed, only a queued or generating"),
-                         ("generation_cancel(%s)", "is completed, only a queued or generating"),
-                         ("generation_enqueue(%s)", "is completed, only an idle"),
-                         ("generation_complete(%s)", "is completed, only a generating")):
+        for sql, pat in (("coursegen.generation_progress(%s, 'saving')", "is completed, progress is"),
+                         ("coursegen.generation_fail(%s, 'x')", "is completed, only a queued or generating"),
+                         ("coursegen.generation_cancel(%s)", "is completed, only a queued or generating"),
+                         ("coursegen.generation_enqueue(%s)", "is completed, only an idle"),
+                         ("coursegen.generation_complete(%s)", "is completed, only a generating")):
             self.refused("SELECT " + sql % q, pat)
 
     def test_fail_keeps_phase_and_progress_then_retry(self):
         c = cid("sim/api-fail")
         insert_courses(self.stack, [dict(id=c, gen_status="idle")])
         q = "'%s'" % c
-        self.worker("SELECT generation_enqueue(%s)" % q)
-        self.worker("SELECT generation_start(%s, 8)" % q)
-        self.worker("SELECT generation_progress(%s, 'sections', 3)" % q)
+        self.worker("SELECT coursegen.generation_enqueue(%s)" % q)
+        self.worker("SELECT coursegen.generation_start(%s, 8)" % q)
+        self.worker("SELECT coursegen.generation_progress(%s, 'sections', 3)" % q)
         shown = self.status_of(c).json()["result"]["data"]["progress"]
-        m = json.loads(self.worker("SELECT generation_fail(%s, 'Model timed out', true)" % q))
+        m = json.loads(self.worker("SELECT coursegen.generation_fail(%s, 'Model timed out', true)" % q))
         self.assertEqual((m["last_phase"], m["batch_count"], m["last_progress"]),
                          ("sections", 3, 36))
         data = self.status_of(c).json()["result"]["data"]
@@ -163,11 +170,11 @@ class WorkerApi(SimCase):
         self.assertEqual(data["metadata"], {"error": "Model timed out", "retryable": True})
         self.assertIsNone(data["estimatedRemainingSeconds"])
         # Retry: a new attempt starts clean (no stale error, batches or durations).
-        m = json.loads(self.worker("SELECT generation_enqueue(%s)" % q))
+        m = json.loads(self.worker("SELECT coursegen.generation_enqueue(%s)" % q))
         self.assertEqual(m["attempt"], 2)
         for k in ("error_message", "retryable", "last_progress", "batch_count", "duration_ms"):
             self.assertNotIn(k, m)
-        self.worker("SELECT generation_cancel(%s)" % q)
+        self.worker("SELECT coursegen.generation_cancel(%s)" % q)
         data = self.status_of(c).json()["result"]["data"]
         self.assertEqual((data["status"], data["progress"], data["metadata"]),
                          ("cancelled", 0, None))
@@ -176,19 +183,19 @@ class WorkerApi(SimCase):
         c = cid("sim/api-roles")
         insert_courses(self.stack, [dict(id=c)])
         q = "'%s'" % c
-        self.refused("SELECT generation_enqueue('%s')" % cid("sim/nowhere"),
+        self.refused("SELECT coursegen.generation_enqueue('%s')" % cid("sim/nowhere"),
                      r"course %s not found" % cid("sim/nowhere"))
         # The worker role writes only through the functions.
         for sql in ("UPDATE courses SET generation_status = 'completed'",
                     "SELECT generation_metadata FROM courses",
                     "INSERT INTO courses (user_id) VALUES ('%s')" % OWNER,
-                    "SELECT generation__lock(%s, 'x')" % q):
+                    "SELECT coursegen.generation__lock(%s, 'x')" % q):
             self.refused(sql, r"permission denied")
         # The service's role can call none of them.
-        for fn in ("generation_enqueue(%s)", "generation_cancel(%s)"):
+        for fn in ("coursegen.generation_enqueue(%s)", "coursegen.generation_cancel(%s)"):
             with self.assertRaises(HarnessError) as cm:
                 self.stack.psql("SELECT " + fn % q, user=SERVICE_ROLE)
-            self.assertIn("permission denied for function", str(cm.exception))
+            self.assertRegex(str(cm.exception), r"permission denied for (schema coursegen|function)")
         self.assertEqual(self.row(c)[0], "", "the row changed")
 
 

@@ -299,9 +299,56 @@ START_TEST(test_messages)
 }
 END_TEST
 
+/* startedAt: the metadata's started_at when it is a valid time, else
+ * created_at (T0 here). */
+static const struct {
+	const char	*meta;
+	int64_t		 started_ms;
+} started_cases[] = {
+	{ NULL, T0 },
+	{ "{}", T0 },
+	/* as PostgreSQL writes a timestamptz into jsonb */
+	{ "{\"started_at\":\"2025-11-05T12:01:15.123456+00:00\"}", T1 + 123 },
+	{ "{\"started_at\":\"2025-11-05T12:01:15+00:00\"}", T1 },
+	{ "{\"started_at\":\"2025-11-05T12:01:15Z\"}", T1 },
+	{ "{\"started_at\":\"2025-11-05T12:01:15.5Z\"}", T1 + 500 },
+	{ "{\"started_at\":\"2025-11-05 15:01:15+03\"}", T1 },
+	{ "{\"started_at\":\"2025-11-05T06:31:15.000-05:30\"}", T1 },
+	{ "{\"started_at\":\"2025-11-05T13:01:15+0100\"}", T1 },
+	{ "{\"started_at\":\"1970-01-01T00:00:00Z\"}", 0 },
+	{ "{\"started_at\":\"1969-12-31T23:59:59.999Z\"}", -1 },
+	{ "{\"started_at\":\"2024-02-29T00:00:00Z\"}", INT64_C(1709164800000) },
+	/* not a time: created_at */
+	{ "{\"started_at\":\"2023-02-29T00:00:00Z\"}", T0 },
+	{ "{\"started_at\":\"2025-11-05T12:01:15\"}", T0 },	/* no zone */
+	{ "{\"started_at\":\"2025-11-05T24:00:00Z\"}", T0 },
+	{ "{\"started_at\":\"2025-13-05T12:00:00Z\"}", T0 },
+	{ "{\"started_at\":\"2025-11-05T12:01:15.Z\"}", T0 },
+	{ "{\"started_at\":\"2025-11-05T12:01:15Zjunk\"}", T0 },
+	{ "{\"started_at\":\"2025-11-05T12:01:15+1:00\"}", T0 },
+	{ "{\"started_at\":\"2025-11-5T12:01:15Z\"}", T0 },
+	{ "{\"started_at\":\"now\"}", T0 },
+	{ "{\"started_at\":\"\"}", T0 },
+	{ "{\"started_at\":1762344075000}", T0 },
+	{ "{\"started_at\":null}", T0 },
+};
+
+START_TEST(test_started)
+{
+	struct gen_meta		 m;
+	struct jdoc		*doc;
+	const char		*meta = started_cases[_i].meta;
+
+	ck_assert_int_eq(meta_read(meta, meta ? strlen(meta) : 0, &m, &doc), 0);
+	ck_assert_int_eq(gen_started_ms(&m, T0), started_cases[_i].started_ms);
+	jdoc_free(doc);
+}
+END_TEST
+
 static void
 add_tests(TCase *tc)
 {
+	tcase_add_loop_test(tc, test_started, 0, N(started_cases));
 	tcase_add_loop_test(tc, test_messages, 0, N(msg_cases));
 	tcase_add_loop_test(tc, test_state, 0, N(cases));
 	tcase_add_test(tc, test_dropped_reported);
