@@ -73,13 +73,15 @@ read_params(FCGX_ParamArray envp, struct http_req *req)
 		N("REQUEST_METHOD"), N("SCRIPT_NAME"), N("PATH_INFO"),
 		N("QUERY_STRING"), N("CONTENT_TYPE"), N("CONTENT_LENGTH"),
 		N("HTTP_AUTHORIZATION"), N("HTTP_TRPC_ACCEPT"), N("HTTP_ACCEPT"),
-		N("HTTP_ACCEPT_LANGUAGE"),
+		N("HTTP_ACCEPT_LANGUAGE"), N("HTTP_ORIGIN"),
+		N("HTTP_ACCESS_CONTROL_REQUEST_METHOD"), N("REMOTE_ADDR"),
 	};
 #undef N
 	const char	**fields[] = {
 		&req->method, &req->script_name, &req->path_info, &req->query,
 		&req->content_type, &req->content_length, &req->authorization,
 		&req->trpc_accept, &req->accept, &req->accept_language,
+		&req->origin, &req->cors_method, &req->remote_addr,
 	};
 	const char	 *eq;
 	size_t		  i, n;

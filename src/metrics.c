@@ -23,6 +23,10 @@ struct counters {
 	uint64_t	 db_errors[MDB__MAX];
 	uint64_t	 cache[2][2];			/* [token?][hit?] */
 	uint64_t	 restarts[MR__MAX];
+	uint64_t	 ratelimit[RL__MAX][2];		/* [kind][limited?] */
+	uint64_t	 rl_evictions[2];		/* [active?] */
+	/* Not a counter: the rate limiter's table, shared the same way. */
+	struct rl_table	 rl;
 };
 
 static struct counters *m;
@@ -42,6 +46,7 @@ metrics_init(bool shared)
 	} else if ((p = calloc(1, sizeof(*m))) == NULL)
 		return -1;
 	m = p;
+	ratelimit_attach(&m->rl);
 	return 0;
 }
 
@@ -98,6 +103,20 @@ metrics_restart(enum metrics_restart r)
 {
 	if (m != NULL && r < MR__MAX)
 		ADD(m->restarts[r], 1);
+}
+
+void
+metrics_ratelimit(enum rl_kind k, bool limited)
+{
+	if (m != NULL && k < RL__MAX)
+		ADD(m->ratelimit[k][limited], 1);
+}
+
+void
+metrics_ratelimit_evict(bool active)
+{
+	if (m != NULL)
+		ADD(m->rl_evictions[active], 1);
 }
 
 static const char *const proc_names[MP__MAX] = {
@@ -172,4 +191,21 @@ metrics_render(struct buf *out)
 		buf_printf(out, "coursegen_worker_restarts_total{reason=\"%s\"}"
 		    " %llu\n", restart_names[i],
 		    (unsigned long long)GET(m->restarts[i]));
+
+	buf_puts(out, "# HELP coursegen_ratelimit_calls_total Calls checked "
+	    "by the rate limiter, by client key and result.\n# TYPE "
+	    "coursegen_ratelimit_calls_total counter\n");
+	for (i = 0; i < RL__MAX * 2; i++)
+		buf_printf(out, "coursegen_ratelimit_calls_total{key=\"%s\","
+		    "result=\"%s\"} %llu\n", i / 2 ? "address" : "user",
+		    i % 2 ? "limited" : "allowed",
+		    (unsigned long long)GET(m->ratelimit[i / 2][i % 2]));
+	buf_puts(out, "# HELP coursegen_ratelimit_evictions_total Clients "
+	    "dropped from the rate limiter's table for another, by state "
+	    "(active: its bucket was not full again, so it starts afresh)."
+	    "\n# TYPE coursegen_ratelimit_evictions_total counter\n");
+	for (i = 0; i < 2; i++)
+		buf_printf(out, "coursegen_ratelimit_evictions_total{state="
+		    "\"%s\"} %llu\n", i ? "active" : "idle",
+		    (unsigned long long)GET(m->rl_evictions[i]));
 }

@@ -9,12 +9,14 @@
 #include <time.h>
 
 #include "cache.h"
+#include "cors.h"
 #include "db.h"
 #include "input.h"
 #include "json.h"
 #include "log.h"
 #include "meta.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "render.h"
 #include "service.h"
 
@@ -26,6 +28,7 @@ static const char MSG_NOT_FOUND[] = "Course not found";
 static const char MSG_INTERNAL[] = "Internal server error";
 static const char MSG_UNAVAILABLE[] = "Service temporarily unavailable";
 static const char MSG_TIMEOUT[] = "Database query timed out";
+static const char MSG_TOO_MANY[] = "Too many requests";
 
 /* State of one HTTP request, shared by its calls (a batch verifies the
  * token once). */
@@ -36,6 +39,7 @@ struct reqctx {
 	enum auth_err		 auth;
 	struct auth_identity	 id;
 	enum gen_lang		 lang;	/* from Accept-Language */
+	long long		 retry_after;	/* s; > 0: a call was limited */
 };
 
 static int64_t
@@ -152,6 +156,36 @@ build_status(const struct db_row *row, enum gen_lang lang,
 	return ok;
 }
 
+/*
+ * Take this call from its client's bucket: the user's, or without a valid
+ * token the client address's. False after failing out with 429.
+ */
+static bool
+rate_check(struct reqctx *rc, struct trpc_result *out)
+{
+	const struct settings	*set = rc->svc->set;
+	enum rl_kind		 kind = rc->auth == AUTH_OK ? RL_USER :
+				    RL_ADDRESS;
+	enum rl_verdict		 v;
+	long long		 wait = 0;
+	int			 evicted;
+
+	v = ratelimit_take(ratelimit_key(kind, kind == RL_USER ?
+	    rc->id.user_id : rc->req->remote_addr), monotonic_us() * 1000,
+	    set->rate_limit, set->rate_limit_burst, &wait, &evicted);
+	if (evicted != 0)
+		metrics_ratelimit_evict(evicted == 2);
+	if (v == RL_OFF)
+		return true;
+	metrics_ratelimit(kind, v == RL_LIMIT);
+	if (v == RL_ALLOW)
+		return true;
+	if (wait > rc->retry_after)
+		rc->retry_after = wait;
+	trpc_fail(out, TRPC_TOO_MANY_REQUESTS, MSG_TOO_MANY);
+	return false;
+}
+
 static void
 proc_get_status(void *vctx, const struct trpc_input *in,
     struct trpc_result *out)
@@ -178,6 +212,8 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 			log_msg(LOG_LVL_DEBUG, "token refused: %s",
 			    auth_err_str(rc->auth));
 	}
+	if (!rate_check(rc, out))
+		return;
 	if (rc->auth != AUTH_OK) {
 		trpc_fail(out, TRPC_UNAUTHORIZED, MSG_UNAUTHORIZED);
 		return;
@@ -282,7 +318,8 @@ operational(struct service *svc, const struct http_req *req,
 int
 service_init(struct service *svc, const struct settings *set)
 {
-	struct db_cfg dc;
+	struct db_cfg	 dc;
+	char		 err[160];
 
 	memset(svc, 0, sizeof(*svc));
 	svc->set = set;
@@ -293,6 +330,10 @@ service_init(struct service *svc, const struct settings *set)
 	svc->limits.max_depth = 32;
 	svc->limits.superjson = set->superjson;
 	svc->limits.observe = observe;
+	if (cors_parse(&svc->cors, set->cors_origins, err, sizeof(err)) != 0)
+		return -1;	/* settings_load checked it: out of memory */
+	if (svc->cors.n > 0)
+		svc->limits.vary = "trpc-accept, accept, Origin";
 	svc->auth.keys = &set->keys;
 	svc->auth.leeway = set->jwt_leeway;
 	svc->auth.audience = set->jwt_audience;
@@ -301,11 +342,14 @@ service_init(struct service *svc, const struct settings *set)
 	dc.connect_timeout = (int)set->db_connect_timeout;
 	dc.statement_timeout_ms = (int)set->db_statement_timeout_ms;
 	dc.prepare = set->db_prepare != 0;
-	if ((svc->db = db_new(&dc)) == NULL)
+	if ((svc->db = db_new(&dc)) == NULL) {
+		cors_free(&svc->cors);
 		return -1;
+	}
 	if (set->cache_ttl_ms > 0 &&
 	    (svc->cache = cache_new(CACHE_SLOTS, set->cache_ttl_ms)) == NULL) {
 		db_free(svc->db);
+		cors_free(&svc->cors);
 		return -1;
 	}
 	/* The token cache is an optimisation: without memory, no cache. */
@@ -319,6 +363,7 @@ service_free(struct service *svc)
 	db_free(svc->db);
 	cache_free(svc->cache);
 	auth_cache_free(svc->tokens);
+	cors_free(&svc->cors);
 	memset(svc, 0, sizeof(*svc));
 }
 
@@ -331,7 +376,8 @@ service_handle(struct service *svc, const struct http_req *req,
 	int64_t		 t0 = monotonic_us();
 	char		 m[16], p[160];
 
-	if (operational(svc, req, resp))
+	if (operational(svc, req, resp) || cors_preflight(&svc->cors, req,
+	    resp))
 		return;
 	memset(&rc, 0, sizeof(rc));
 	rc.svc = svc;
@@ -339,6 +385,13 @@ service_handle(struct service *svc, const struct http_req *req,
 	rc.lang = accept_lang_prefers_en(req->accept_language) ? GL_EN : GL_RU;
 	trpc_handle(&svc->limits, procedures,
 	    sizeof(procedures) / sizeof(procedures[0]), &rc, req, resp);
+	if (rc.retry_after > 0) {
+		char s[24];
+
+		snprintf(s, sizeof(s), "%lld", rc.retry_after);
+		http_resp_header(resp, "Retry-After", s);
+	}
+	cors_headers(&svc->cors, req, resp);
 	metrics_latency((uint64_t)(monotonic_us() - t0));
 	/* One line per request, off by default (nginx logs requests). No
 	 * query string: it carries the input. */

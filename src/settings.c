@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cors.h"
 #include "settings.h"
 #include "text.h"
 
@@ -38,6 +39,8 @@ static const struct int_setting int_settings[] = {
 	{ "DB_PREPARE", 1, 0, 1, OFF(db_prepare), 10 },
 	{ "TOKEN_CACHE", 16384, 0, 1048576, OFF(token_cache), 10 },
 	{ "ACCESS_LOG", 0, 0, 1, OFF(access_log), 10 },
+	{ "RATE_LIMIT", 20, 0, 1000000, OFF(rate_limit), 10 },
+	{ "RATE_LIMIT_BURST", 60, 1, 1000000, OFF(rate_limit_burst), 10 },
 	{ "WORKERS", 2, 1, 1024, OFF(workers), 10 },
 	{ "MAX_REQUESTS", 1000000, 0, 1000000000, OFF(max_requests), 10 },
 	{ "LISTEN_BACKLOG", 1024, 1, 65535, OFF(listen_backlog), 10 },
@@ -63,6 +66,7 @@ static const struct str_setting str_settings[] = {
 	{ "LISTEN_GROUP", OFF(listen_group), NULL },
 	{ "JWT_AUDIENCE", OFF(jwt_audience), NULL },
 	{ "JWT_ISSUER", OFF(jwt_issuer), NULL },
+	{ "CORS_ORIGINS", OFF(cors_origins), NULL },
 };
 
 /* The configuration file, as NAME=value pairs. */
@@ -369,6 +373,8 @@ load(struct settings *s, const struct conf *c, char *err, size_t errlen)
 		    "with / (at most 256 bytes)");
 		return -1;
 	}
+	if (cors_check(s->cors_origins, err, errlen) != 0)
+		return -1;
 	if (s->database_url == NULL) {
 		snprintf(err, errlen, "DATABASE_URL is not set (a libpq "
 		    "connection string or URI)");
