@@ -93,11 +93,11 @@ struct trpc_limits {
 	size_t		 max_query;	/* QUERY_STRING bytes */
 	int		 max_depth;	/* JSON nesting */
 	bool		 superjson;	/* the superjson transformer */
-	const char	*vary;		/* Vary; NULL: "trpc-accept, accept" */
 	/* Called once per call outcome (proc NULL: no such procedure) and
 	 * once for a request-level error (request true); may be NULL. */
 	void		(*observe)(const struct trpc_proc *proc, bool request,
 			    bool ok, enum trpc_code code);
+	const char	*vary;		/* Vary; NULL: "trpc-accept, accept" */
 };
 
 /*
