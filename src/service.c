@@ -170,6 +170,8 @@ rate_check(struct reqctx *rc, struct trpc_result *out)
 	long long		 wait = 0;
 	int			 evicted;
 
+	if (set->rate_limit <= 0)
+		return true;
 	v = ratelimit_take(ratelimit_key(kind, kind == RL_USER ?
 	    rc->id.user_id : rc->req->remote_addr), monotonic_us() * 1000,
 	    set->rate_limit, set->rate_limit_burst, &wait, &evicted);
