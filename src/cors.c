@@ -26,7 +26,8 @@ static const char MSG_REFUSED[] = "Origin not allowed";
 
 /* Validate and normalise one origin into *out (malloc'd). */
 static int
-parse_origin(const char *s, size_t n, char **out, char *err, size_t errlen)
+parse_origin(const char *s, size_t n, size_t nth, char **out, char *err,
+    size_t errlen)
 {
 	const char	*p, *end = s + n, *host;
 	char		*o;
@@ -38,8 +39,9 @@ parse_origin(const char *s, size_t n, char **out, char *err, size_t errlen)
 		end--;
 	}
 	if (n == 1 && *s == '*') {
-		snprintf(err, errlen, "CORS_ORIGINS: \"*\" is not accepted; "
-		    "list the exact origins (https://app.example.com)");
+		snprintf(err, errlen, "CORS_ORIGINS: \"*\" (entry %zu) is not "
+		    "accepted; list the exact origins (https://app.example.com)",
+		    nth);
 		return -1;
 	}
 	if (n >= 7 && strncasecmp(s, "http://", 7) == 0)
@@ -85,9 +87,8 @@ parse_origin(const char *s, size_t n, char **out, char *err, size_t errlen)
 	*out = o;
 	return 0;
 bad:
-	snprintf(err, errlen, "CORS_ORIGINS: each entry must be an origin, "
-	    "http[s]://host[:port] with no path (entry %.*s)",
-	    (int)(n < 80 ? n : 80), s);
+	snprintf(err, errlen, "CORS_ORIGINS: entry %zu is not an origin, "
+	    "http[s]://host[:port] with no path", nth);
 	return -1;
 }
 
@@ -112,8 +113,8 @@ cors_parse(struct cors *c, const char *list, char *err, size_t errlen)
 			    "origins", CORS_MAX_ORIGINS);
 			break;
 		}
-		if (parse_origin(p, (size_t)(e - p), &c->origins[c->n], err,
-		    errlen) != 0)
+		if (parse_origin(p, (size_t)(e - p), c->n + 1,
+		    &c->origins[c->n], err, errlen) != 0)
 			break;
 		c->n++;
 		p = e;
