@@ -1372,6 +1372,7 @@ def serve(argv):
     a = p.parse_args(argv)
     env = {k: os.environ[k] for k in SERVICE_VARS
            if k in os.environ and k not in ("DATABASE_URL", "JWT_SECRET")}
+    env.setdefault("RATE_LIMIT", None)   # the local run: the shipped default
     secret_file = os.environ.get("JWT_SECRET_FILE")
     if secret_file and not os.environ.get("JWT_SECRET"):
         with open(secret_file, "rb") as f:
