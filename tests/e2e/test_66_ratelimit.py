@@ -12,19 +12,21 @@ RATE_LIMIT=2 calls per second, RATE_LIMIT_BURST=5, two workers sharing one table
   127.0.0.2 is counted for its user, not the address;
 - a batch beyond the bucket: the calls within it answer, the rest are 429 (207);
 - /metrics counts allowed and limited calls by key;
+- under spawn-fcgi each worker limits on its own (the documented per-process limit);
 and, with the default settings, a client polling every 2 s is far below the limit
 (every other e2e module runs with them).
 """
 
 import http.client
+import json
 import math
 import os
 import threading
 import time
 import unittest
 
-from e2e.common import (PROC, batch_input, bearer, cid, insert_courses, start_stack,
-                        stop_stack, target, token)
+from e2e.common import (PROC, batch_input, bearer, cid, insert_courses, request,
+                        start_stack, stop_stack, target, token)
 from apache import Pool
 
 RATE, BURST = 2, 5
@@ -98,7 +100,6 @@ class RateLimits(unittest.TestCase):
     maxDiff = None
 
     def assert_429(self, st, hdr, body, path=True):
-        import json
         self.assertEqual(st, 429, body)
         self.assertGreaterEqual(int(hdr["retry-after"]), 1)
         self.assertLessEqual(int(hdr["retry-after"]), math.ceil(1 / RATE))
@@ -172,7 +173,6 @@ class RateLimits(unittest.TestCase):
         self.assertEqual(call(ADDR_USER, source="127.0.0.2")[0], 200)
 
     def test_4_batch_beyond_the_bucket(self):
-        import json
         c = cid("ratelimit-" + BATCHER)
         n = BURST + 3
         port = int(STACK.url.rsplit(":", 1)[1])
@@ -200,6 +200,30 @@ class RateLimits(unittest.TestCase):
                              'code="TOO_MANY_REQUESTS"}'], 0)
         # Both workers served: the counters (and the buckets) are the pool's.
         self.assertEqual(len(POOL.worker_pids()), 2)
+
+
+class PerProcessUnderSpawnFcgi(unittest.TestCase):
+    """spawn-fcgi's workers each keep their own buckets (as under mod_fcgid): a burst
+    is still limited, by each process, so at most workers x the bucket gets through."""
+
+    def test_burst_limited_per_process(self):
+        workers = 2
+        st = start_stack(workers=workers, mode="spawn-fcgi",
+                         env={"RATE_LIMIT": str(RATE), "RATE_LIMIT_BURST": str(BURST)})
+        try:
+            insert_courses(st, [dict(id=cid("ratelimit-spawn"), gen_status="completed",
+                                     owner=FLOODER)])
+            path = target(st, input={"courseId": cid("ratelimit-spawn")})
+            hdr = bearer(token(st, FLOODER))
+            t0 = time.monotonic()
+            got = [request(st, "GET", path, headers=hdr).status for _ in range(6 * BURST)]
+            elapsed = time.monotonic() - t0
+            self.assertIn(429, got)
+            self.assertEqual(set(got), {200, 429}, got)
+            self.assertLessEqual(got.count(200),
+                                 workers * (BURST + int(RATE * elapsed) + 1), got)
+        finally:
+            stop_stack(st)
 
 
 if __name__ == "__main__":
