@@ -18,9 +18,8 @@ import os
 import unittest
 
 from e2e.common import (OWNER, PROC, batch_input, bearer, cid, dumps, insert_courses,
-                        request, start_stack, stop_stack, target, token)
+                        request, shared, start_stack, stop_stack, target, token)
 from apache import Apache, Pool
-from harness import Stack
 
 ALLOWED = "https://app.example.com"
 ALLOWED_2 = "http://127.0.0.1:5173"
@@ -166,7 +165,6 @@ class CorsOffByDefault(unittest.TestCase):
     def test_preflight_refused_as_before(self):
         """Without CORS_ORIGINS nothing changes: 405, Allow, no Access-Control-*,
         and Vary without Origin."""
-        from e2e.common import shared
         st = shared()
         r = request(st, "OPTIONS", target(st, input={"courseId": C_DONE}), headers={
             "Origin": ALLOWED, "Access-Control-Request-Method": "GET",
