@@ -127,14 +127,23 @@ find_slot(struct rl_table *t, uint64_t key, int64_t now, int *evicted)
 		k = LOAD(set[victim].key);
 		if (k == key)
 			return &set[victim];
-		if (!CAS(set[victim].key, k, key))
+		/*
+		 * Reset the bucket before the key changes hands, so that a
+		 * process finding the new key there never reads the old
+		 * client's TAT (which may be past the limit: a 429 for a
+		 * client that made no call). In between, the old client's
+		 * calls may still take from the fresh bucket, which the new
+		 * client then inherits: a few tokens at most, never a debt
+		 * larger than those calls. A TAT that moved meanwhile
+		 * means the set changed: look again.
+		 */
+		tat = min;
+		if (!CAS(set[victim].tat, tat, 0))
 			continue;
-		/* A process still updating the old client's TAT sees the
-		 * key change and its compare-and-swap fail (take_slot). */
-		tat = __atomic_exchange_n(&set[victim].tat, 0,
-		    __ATOMIC_ACQ_REL);
+		if (!CAS(set[victim].key, k, key))
+			continue;	/* another process took the slot */
 		if (evicted != NULL)
-			*evicted = tat > now ? 2 : 1;
+			*evicted = min > now ? 2 : 1;
 		return &set[victim];
 	}
 	return NULL;
