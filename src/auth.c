@@ -325,3 +325,26 @@ auth_verify_cached(const struct auth_cfg *cfg, struct auth_cache *c,
 	e->used = true;
 	return r;
 }
+
+bool
+auth_cache_lookup(const struct auth_cache *c, const char *header,
+    int64_t now, struct auth_identity *id)
+{
+	const struct auth_entry	*e;
+	unsigned char		 d[KEYS_SHA256_LEN];
+	uint64_t		 slot;
+	size_t			 n;
+
+	if (c == NULL || header == NULL)
+		return false;
+	n = strnlen(header, AUTH_MAX_TOKEN + 16);
+	if (n > AUTH_MAX_TOKEN + 7 || keys_sha256(header, n, d) != 0)
+		return false;
+	memcpy(&slot, d, sizeof(slot));
+	e = &c->e[slot % c->slots];
+	if (!e->used || memcmp(e->digest, d, sizeof(d)) != 0 ||
+	    now > e->id.exp)
+		return false;
+	*id = e->id;
+	return true;
+}

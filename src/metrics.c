@@ -25,6 +25,7 @@ struct counters {
 	uint64_t	 restarts[MR__MAX];
 	uint64_t	 ratelimit[RL__MAX][2];		/* [kind][limited?] */
 	uint64_t	 rl_evictions[2];		/* [active?] */
+	uint64_t	 rl_unverified;
 	/* Not a counter: the rate limiter's table, shared the same way. */
 	struct rl_table	 rl;
 };
@@ -110,6 +111,13 @@ metrics_ratelimit(enum rl_kind k, bool limited)
 {
 	if (m != NULL && k < RL__MAX)
 		ADD(m->ratelimit[k][limited], 1);
+}
+
+void
+metrics_ratelimit_unverified(void)
+{
+	if (m != NULL)
+		ADD(m->rl_unverified, 1);
 }
 
 void
@@ -200,6 +208,12 @@ metrics_render(struct buf *out)
 		    "result=\"%s\"} %llu\n", i / 2 ? "address" : "user",
 		    i % 2 ? "limited" : "allowed",
 		    (unsigned long long)GET(m->ratelimit[i / 2][i % 2]));
+	buf_printf(out, "# HELP coursegen_ratelimit_unverified_total Calls "
+	    "refused before their token was verified (their address past its "
+	    "limit, the token unknown to the token cache); also counted as "
+	    "limited address calls.\n# TYPE coursegen_ratelimit_unverified_total"
+	    " counter\ncoursegen_ratelimit_unverified_total %llu\n",
+	    (unsigned long long)GET(m->rl_unverified));
 	buf_puts(out, "# HELP coursegen_ratelimit_evictions_total Clients "
 	    "dropped from the rate limiter's table for another, by state "
 	    "(active: its bucket was not full again, so it starts afresh)."

@@ -149,24 +149,65 @@ find_slot(struct rl_table *t, uint64_t key, int64_t now, int *evicted)
 	return NULL;
 }
 
+/* The GCRA's emission interval and tolerance for rate and burst. */
+static void
+gcra(long long rate, long long burst, int64_t *interval, int64_t *tolerance)
+{
+	if (burst < 1)
+		burst = 1;
+	*interval = NS / rate;
+	if (*interval < 1)
+		*interval = 1;
+	*tolerance = (int64_t)(burst - 1) * *interval;
+}
+
+/* Whole seconds until a bucket whose TAT is tat admits a call (>= 1). */
+static long long
+retry_after(int64_t tat, int64_t tolerance, int64_t now)
+{
+	int64_t wait = tat - tolerance - now;
+
+	return wait > NS ? (wait + NS - 1) / NS : 1;
+}
+
+enum rl_verdict
+ratelimit_peek_in(struct rl_table *t, uint64_t key, int64_t now,
+    long long rate, long long burst, long long *retry_after_s)
+{
+	struct rl_slot	*set;
+	int64_t		 interval, tolerance, tat;
+	int		 i;
+
+	if (t == NULL || rate <= 0 || key == 0)
+		return RL_OFF;
+	gcra(rate, burst, &interval, &tolerance);
+	set = &t->slots[(size_t)(key >> 40) % RL_SETS];
+	for (i = 0; i < RL_WAYS; i++) {
+		if (LOAD(set[i].key) != key)
+			continue;
+		tat = LOAD(set[i].tat);
+		if (LOAD(set[i].key) == key && tat - now > tolerance) {
+			*retry_after_s = retry_after(tat, tolerance, now);
+			return RL_LIMIT;
+		}
+		break;
+	}
+	return RL_ALLOW;
+}
+
 enum rl_verdict
 ratelimit_take_in(struct rl_table *t, uint64_t key, int64_t now,
     long long rate, long long burst, long long *retry_after_s, int *evicted)
 {
 	struct rl_slot	*s;
-	int64_t		 interval, tolerance, old, tat, wait;
+	int64_t		 interval, tolerance, old, tat;
 	int		 tries;
 
 	if (evicted != NULL)
 		*evicted = 0;
 	if (t == NULL || rate <= 0 || key == 0)
 		return RL_OFF;
-	if (burst < 1)
-		burst = 1;
-	interval = NS / rate;
-	if (interval < 1)
-		interval = 1;
-	tolerance = (int64_t)(burst - 1) * interval;
+	gcra(rate, burst, &interval, &tolerance);
 	for (tries = 0; tries < CLAIM_TRIES; tries++) {
 		if ((s = find_slot(t, key, now, evicted)) == NULL)
 			break;
@@ -176,10 +217,8 @@ ratelimit_take_in(struct rl_table *t, uint64_t key, int64_t now,
 				break;		/* evicted meanwhile */
 			tat = old > now ? old : now;
 			if (tat - now > tolerance) {
-				wait = tat - tolerance - now;
-				*retry_after_s = (wait + NS - 1) / NS;
-				if (*retry_after_s < 1)
-					*retry_after_s = 1;
+				*retry_after_s = retry_after(tat, tolerance,
+				    now);
 				return RL_LIMIT;
 			}
 			if (CAS(s->tat, old, tat + interval))
@@ -196,4 +235,12 @@ ratelimit_take(uint64_t key, int64_t now_ns, long long rate, long long burst,
 {
 	return ratelimit_take_in(table, key, now_ns, rate, burst,
 	    retry_after_s, evicted);
+}
+
+enum rl_verdict
+ratelimit_peek(uint64_t key, int64_t now_ns, long long rate, long long burst,
+    long long *retry_after_s)
+{
+	return ratelimit_peek_in(table, key, now_ns, rate, burst,
+	    retry_after_s);
 }

@@ -81,7 +81,18 @@ uint64_t ratelimit_key(enum rl_kind, const char *id);
 enum rl_verdict ratelimit_take(uint64_t key, int64_t now_ns, long long rate,
 	    long long burst, long long *retry_after_s, int *evicted);
 
+/*
+ * Whether ratelimit_take would limit `key` now, without taking a call or
+ * claiming a slot (an absent client is RL_ALLOW): to refuse a call before
+ * paying for what it would take to know its client (a token's signature).
+ */
+enum rl_verdict ratelimit_peek(uint64_t key, int64_t now_ns, long long rate,
+	    long long burst, long long *retry_after_s);
+
 /* The same on an explicit table (tests). */
+enum rl_verdict ratelimit_peek_in(struct rl_table *, uint64_t key,
+	    int64_t now_ns, long long rate, long long burst,
+	    long long *retry_after_s);
 enum rl_verdict ratelimit_take_in(struct rl_table *, uint64_t key,
 	    int64_t now_ns, long long rate, long long burst,
 	    long long *retry_after_s, int *evicted);

@@ -10,6 +10,8 @@ RATE_LIMIT=2 calls per second, RATE_LIMIT_BURST=5, two workers sharing one table
 - calls without a valid token are limited by client address: a flood of them from
   127.0.0.2 gets 429s while 127.0.0.3 still gets its 401, and a valid token from
   127.0.0.2 is counted for its user, not the address;
+- a flood of forged tokens from one address: past the limit, refused before the
+  token is verified (coursegen_ratelimit_unverified_total);
 - a batch beyond the bucket: the calls within it answer, the rest are 429 (207);
 - /metrics counts allowed and limited calls by key;
 - under spawn-fcgi each worker limits on its own (the documented per-process limit);
@@ -25,8 +27,8 @@ import threading
 import time
 import unittest
 
-from e2e.common import (PROC, batch_input, bearer, cid, insert_courses, request,
-                        start_stack, stop_stack, target, token)
+from e2e.common import (PROC, batch_input, bearer, cid, claims, insert_courses, jwt,
+                        request, start_stack, stop_stack, target, token)
 from apache import Pool
 
 RATE, BURST = 2, 5
@@ -58,16 +60,18 @@ def tearDownModule():
         stop_stack(STACK)
 
 
-def call(user=None, source=None, path=None):
-    """GET one getStatus call through nginx (from a loopback source address);
-    returns (status, headers, body)."""
+def call(user=None, source=None, path=None, headers=None):
+    """GET one getStatus call through nginx (from a loopback source address),
+    with user's token or the given headers; returns (status, headers, body)."""
     port = int(STACK.url.rsplit(":", 1)[1])
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15,
                                       source_address=(source, 0) if source else None)
     if path is None:
         path = target(STACK, input={"courseId": cid("ratelimit-" + (user or FLOODER))})
     try:
-        conn.request("GET", path, headers=bearer(token(STACK, user)) if user else {})
+        if headers is None:
+            headers = bearer(token(STACK, user)) if user else {}
+        conn.request("GET", path, headers=headers)
         r = conn.getresponse()
         return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
     finally:
@@ -171,6 +175,36 @@ class RateLimits(unittest.TestCase):
         self.assertEqual(call(None, source="127.0.0.3")[0], 401)
         # A valid token from the flooding address is counted for its user.
         self.assertEqual(call(ADDR_USER, source="127.0.0.2")[0], 200)
+
+    def test_3b_forged_tokens_refused_before_verifying(self):
+        # A flood of forged tokens (signed with another secret) from one address:
+        # each verified one is a 401 and takes from the address's bucket of refused
+        # tokens; once that is past the limit, calls are refused (429) before their
+        # token is verified. (test_3's flood carries no token, so it never drains
+        # that bucket: the valid token it then sends is verified and answered.)
+        forged = bearer(jwt(claims(FLOODER), "not-the-secret-not-the-secret-not-it"))
+        before = scrape()
+        t0 = time.monotonic()
+        answers = [call(source="127.0.0.4", headers=forged) for _ in range(4 * BURST)]
+        elapsed = time.monotonic() - t0
+        after = scrape()
+        statuses = [a[0] for a in answers]
+        self.assertEqual(set(statuses), {401, 429}, statuses)
+        self.assertLessEqual(statuses.count(401), BURST + int(RATE * elapsed) + 1,
+                             "elapsed %.3f s: %r" % (elapsed, statuses))
+        for st, hdr, body in answers:
+            if st == 429:
+                self.assert_429(st, hdr, body)
+        # Every 429 was decided before its token was verified.
+        unverified = "coursegen_ratelimit_unverified_total"
+        self.assertEqual(after[unverified] - before.get(unverified, 0),
+                         statuses.count(429), statuses)
+        # A valid token from there, new to the workers, waits like the address
+        # (at most Retry-After, once the flood stops), then is verified.
+        st, _hdr, body = wait_until_answered(ADDR_USER, source="127.0.0.4")
+        self.assertEqual(st, 200, body)
+        # Another address is not touched.
+        self.assertEqual(call(None, source="127.0.0.5", headers=forged)[0], 401)
 
     def test_4_batch_beyond_the_bucket(self):
         c = cid("ratelimit-" + BATCHER)

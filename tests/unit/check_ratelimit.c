@@ -123,6 +123,41 @@ START_TEST(test_clients_independent)
 }
 END_TEST
 
+/* A peek says what a take would, and takes nothing: no call, no slot. */
+START_TEST(test_peek)
+{
+	struct rl_table	*t = table_new();
+	long long	 retry = 0;
+	int		 i;
+
+	for (i = 0; i < 10; i++)
+		ck_assert(ratelimit_peek_in(t, 77, T0, 1, 2, &retry) ==
+		    RL_ALLOW);
+	for (i = 0; i < RL_SLOTS; i++)
+		ck_assert_uint_eq(t->slots[i].key, 0);
+	ck_assert(ratelimit_take_in(t, 77, T0, 1, 2, &retry, NULL) == RL_ALLOW);
+	ck_assert(ratelimit_peek_in(t, 77, T0, 1, 2, &retry) == RL_ALLOW);
+	ck_assert(ratelimit_take_in(t, 77, T0, 1, 2, &retry, NULL) == RL_ALLOW);
+	retry = 0;
+	ck_assert(ratelimit_peek_in(t, 77, T0, 1, 2, &retry) == RL_LIMIT);
+	ck_assert_int_eq(retry, 1);
+	ck_assert(ratelimit_take_in(t, 77, T0, 1, 2, &retry, NULL) == RL_LIMIT);
+	/* One interval later, one call: the peek agrees, and took nothing. */
+	ck_assert(ratelimit_peek_in(t, 77, T0 + 1000 * MS, 1, 2, &retry) ==
+	    RL_ALLOW);
+	ck_assert(ratelimit_take_in(t, 77, T0 + 1000 * MS, 1, 2, &retry,
+	    NULL) == RL_ALLOW);
+	ck_assert(ratelimit_peek_in(t, 77, T0 + 1000 * MS, 1, 2, &retry) ==
+	    RL_LIMIT);
+	/* Another key in the same set is not this one. */
+	ck_assert(ratelimit_peek_in(t, 77 ^ 1, T0, 1, 2, &retry) == RL_ALLOW);
+	ck_assert(ratelimit_peek_in(NULL, 77, T0, 1, 2, &retry) == RL_OFF);
+	ck_assert(ratelimit_peek_in(t, 77, T0, 0, 2, &retry) == RL_OFF);
+	ck_assert(ratelimit_peek_in(t, 0, T0, 1, 2, &retry) == RL_OFF);
+	free(t);
+}
+END_TEST
+
 START_TEST(test_off)
 {
 	struct rl_table	*t = table_new();
@@ -252,6 +287,7 @@ add_tests(TCase *tc)
 	tcase_add_loop_test(tc, test_sequences, 0, N(sequences));
 	tcase_add_test(tc, test_retry_after_slow);
 	tcase_add_test(tc, test_clients_independent);
+	tcase_add_test(tc, test_peek);
 	tcase_add_test(tc, test_off);
 	tcase_add_test(tc, test_eviction);
 	tcase_add_test(tc, test_keys);
