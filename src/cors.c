@@ -29,10 +29,10 @@ static int
 parse_origin(const char *s, size_t n, size_t nth, char **out, char *err,
     size_t errlen)
 {
-	const char	*p, *end = s + n, *host;
+	const char	*p, *end = s + n, *host, *host_end;
 	char		*o;
 	size_t		 i;
-	long		 port;
+	long		 port = 0, default_port;
 
 	if (n > 0 && s[n - 1] == '/') {
 		n--;
@@ -44,11 +44,13 @@ parse_origin(const char *s, size_t n, size_t nth, char **out, char *err,
 		    nth);
 		return -1;
 	}
-	if (n >= 7 && strncasecmp(s, "http://", 7) == 0)
+	if (n >= 7 && strncasecmp(s, "http://", 7) == 0) {
 		host = s + 7;
-	else if (n >= 8 && strncasecmp(s, "https://", 8) == 0)
+		default_port = 80;
+	} else if (n >= 8 && strncasecmp(s, "https://", 8) == 0) {
 		host = s + 8;
-	else
+		default_port = 443;
+	} else
 		goto bad;
 	p = host;
 	if (p < end && *p == '[') {
@@ -66,10 +68,10 @@ parse_origin(const char *s, size_t n, size_t nth, char **out, char *err,
 		if (p == host)
 			goto bad;
 	}
+	host_end = p;
 	if (p < end && *p == ':') {
 		const char *d = ++p;
 
-		port = 0;
 		while (p < end && isdigit((unsigned char)*p) && port <= 65535)
 			port = port * 10 + (*p++ - '0');
 		if (p == d || p - d > 5 || port < 1 || port > 65535)
@@ -77,13 +79,18 @@ parse_origin(const char *s, size_t n, size_t nth, char **out, char *err,
 	}
 	if (p != end)
 		goto bad;
-	if ((o = malloc(n + 1)) == NULL) {
+	/* As the browser serialises it: no default port, the port in
+	 * plain decimal (":443" of https, ":0080" become nothing, ":80"). */
+	n = (size_t)(host_end - s);
+	if ((o = malloc(n + sizeof(":65535"))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	for (i = 0; i < n; i++)
 		o[i] = (char)tolower((unsigned char)s[i]);
 	o[n] = '\0';
+	if (port != 0 && port != default_port)
+		snprintf(o + n, sizeof(":65535"), ":%ld", port);
 	*out = o;
 	return 0;
 bad:

@@ -35,11 +35,11 @@ struct cors {
 /*
  * Parse CORS_ORIGINS (may be NULL: off): origins separated by commas or
  * spaces, each scheme://host[:port] with scheme http or https and nothing
- * after the authority (a trailing '/' is dropped); scheme and host are
- * compared in lower case, as browsers send them. Returns 0, or -1 with a
- * message in err (naming the setting and the entry's number, never its
- * text, as for every setting); the struct is then empty. cors_free()
- * releases what was parsed.
+ * after the authority (a trailing '/' is dropped); kept as browsers
+ * serialise an Origin: scheme and host in lower case, no default port.
+ * Returns 0, or -1 with a message in err (naming the setting and the
+ * entry's number, never its text, as for every setting); the struct is
+ * then empty. cors_free() releases what was parsed.
  */
 int	 cors_parse(struct cors *, const char *list, char *err, size_t errlen);
 void	 cors_free(struct cors *);

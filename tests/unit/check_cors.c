@@ -24,6 +24,14 @@ static const struct {
 	{ "https://a.example.com http://127.0.0.1:8080 http://[::1]:5173", 0,
 	    { "https://a.example.com", "http://127.0.0.1:8080",
 	    "http://[::1]:5173" } },
+	/* Default ports are not part of a browser's Origin; ports are
+	 * serialised in plain decimal. */
+	{ "https://app.example.com:443", 0, { "https://app.example.com" } },
+	{ "http://app.example.com:80/", 0, { "http://app.example.com" } },
+	{ "https://app.example.com:80 http://app.example.com:443", 0,
+	    { "https://app.example.com:80", "http://app.example.com:443" } },
+	{ "http://localhost:03000 http://[::1]:0080", 0,
+	    { "http://localhost:3000", "http://[::1]" } },
 	{ "*", -1, { NULL } },
 	{ "https://a.example.com,*", -1, { NULL } },
 	{ "null", -1, { NULL } },
