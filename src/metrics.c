@@ -26,6 +26,7 @@ struct counters {
 	uint64_t	 ratelimit[RL__MAX][2];		/* [kind][limited?] */
 	uint64_t	 rl_evictions[2];		/* [active?] */
 	uint64_t	 rl_unverified;
+	uint64_t	 cors_preflights[2];		/* [allowed?] */
 	/* Not a counter: the rate limiter's table, shared the same way. */
 	struct rl_table	 rl;
 };
@@ -111,6 +112,13 @@ metrics_ratelimit(enum rl_kind k, bool limited)
 {
 	if (m != NULL && k < RL__MAX)
 		ADD(m->ratelimit[k][limited], 1);
+}
+
+void
+metrics_cors_preflight(bool allowed)
+{
+	if (m != NULL)
+		ADD(m->cors_preflights[allowed], 1);
 }
 
 void
@@ -222,4 +230,12 @@ metrics_render(struct buf *out)
 		buf_printf(out, "coursegen_ratelimit_evictions_total{state="
 		    "\"%s\"} %llu\n", i ? "active" : "idle",
 		    (unsigned long long)GET(m->rl_evictions[i]));
+
+	buf_puts(out, "# HELP coursegen_cors_preflights_total CORS preflights "
+	    "answered, by result (refused: an origin not in CORS_ORIGINS)."
+	    "\n# TYPE coursegen_cors_preflights_total counter\n");
+	for (i = 0; i < 2; i++)
+		buf_printf(out, "coursegen_cors_preflights_total{result=\"%s\"}"
+		    " %llu\n", i ? "allowed" : "refused",
+		    (unsigned long long)GET(m->cors_preflights[i]));
 }

@@ -57,6 +57,8 @@ void	 metrics_restart(enum metrics_restart);
 /* One call checked by the rate limiter; a table entry given up. */
 void	 metrics_ratelimit(enum rl_kind, bool limited);
 void	 metrics_ratelimit_evict(bool active);
+/* One CORS preflight answered (204) or refused (403). */
+void	 metrics_cors_preflight(bool allowed);
 /* One call refused so before its token was verified. */
 void	 metrics_ratelimit_unverified(void);
 /* Append the exposition (text format 0.0.4) to out. */

@@ -449,9 +449,14 @@ service_handle(struct service *svc, const struct http_req *req,
 	int64_t		 t0 = monotonic_us();
 	char		 m[16], p[160];
 
-	if (operational(svc, req, resp) || cors_preflight(&svc->cors, req,
-	    resp))
+	if (operational(svc, req, resp))
 		return;
+	if (cors_preflight(&svc->cors, req, resp)) {
+		/* Not a tRPC call: counted on its own, timed and logged as
+		 * any request. */
+		metrics_cors_preflight(resp->status == 204);
+		goto done;
+	}
 	memset(&rc, 0, sizeof(rc));
 	rc.svc = svc;
 	rc.req = req;
@@ -465,6 +470,7 @@ service_handle(struct service *svc, const struct http_req *req,
 		http_resp_header(resp, "Retry-After", s);
 	}
 	cors_headers(&svc->cors, req, resp);
+done:
 	metrics_latency((uint64_t)(monotonic_us() - t0));
 	/* One line per request, off by default (nginx logs requests). No
 	 * query string: it carries the input. */
