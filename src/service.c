@@ -163,8 +163,7 @@ build_status(const struct db_row *row, enum gen_lang lang,
 /*
  * The bucket of an address's refused tokens: calls whose token failed
  * verification take from it as well as from the address's bucket. A key of
- * its own, so that calls without any token (which cost no verify) never
- * drain it.
+ * its own, so that calls that cost no verify (verify_spent) never drain it.
  */
 static uint64_t
 refused_key(const struct reqctx *rc)
@@ -172,6 +171,15 @@ refused_key(const struct reqctx *rc)
 	uint64_t k = ratelimit_key(RL_ADDRESS, rc->req->remote_addr);
 
 	return k == 0 ? 0 : (k ^ 0x5bd1e9955bd1e995ULL) | 1;
+}
+
+/* Whether refusing the token may have cost a signature check: not when
+ * it was missing, of another scheme, too long, or for no key we hold. */
+static bool
+verify_spent(enum auth_err e)
+{
+	return e != AUTH_OK && e != AUTH_MISSING && e != AUTH_NOT_BEARER &&
+	    e != AUTH_TOO_LONG && e != AUTH_WRONG_ALG;
 }
 
 /*
@@ -198,7 +206,7 @@ rate_check(struct reqctx *rc, struct trpc_result *out)
 	if (set->rate_limit <= 0)
 		return true;
 	now = monotonic_us() * 1000;
-	if (kind == RL_ADDRESS && rc->req->authorization != NULL &&
+	if (kind == RL_ADDRESS && verify_spent(rc->auth) &&
 	    !rc->refused_taken) {
 		/* A verify spent on a refused token (once per request). */
 		rc->refused_taken = true;

@@ -11,7 +11,8 @@ RATE_LIMIT=2 calls per second, RATE_LIMIT_BURST=5, two workers sharing one table
   127.0.0.2 gets 429s while 127.0.0.3 still gets its 401, and a valid token from
   127.0.0.2 is counted for its user, not the address;
 - a flood of forged tokens from one address: past the limit, refused before the
-  token is verified (coursegen_ratelimit_unverified_total);
+  token is verified (coursegen_ratelimit_unverified_total); tokens refused without
+  a signature check never block verifying a valid one;
 - a batch beyond the bucket: the calls within it answer, the rest are 429 (207);
 - /metrics counts allowed and limited calls by key;
 - under spawn-fcgi each worker limits on its own (the documented per-process limit);
@@ -205,6 +206,17 @@ class RateLimits(unittest.TestCase):
         self.assertEqual(st, 200, body)
         # Another address is not touched.
         self.assertEqual(call(None, source="127.0.0.5", headers=forged)[0], 401)
+
+    def test_3c_cheap_refusals_do_not_block_verifying(self):
+        # Tokens refused without a signature check (another scheme, an algorithm
+        # no key has) are limited with the address, but never stop a valid token
+        # from there being verified.
+        for hdr in ({"Authorization": "Basic dXNlcjpwYXNz"},
+                    bearer(jwt(claims(FLOODER), "", alg="none"))):
+            statuses = [call(source="127.0.0.6", headers=hdr)[0] for _ in range(4 * BURST)]
+            self.assertLessEqual(set(statuses), {401, 429}, statuses)
+            self.assertIn(429, statuses)
+        self.assertEqual(call(ADDR_USER, source="127.0.0.6")[0], 200)
 
     def test_4_batch_beyond_the_bucket(self):
         c = cid("ratelimit-" + BATCHER)
