@@ -15,9 +15,9 @@ RATE_LIMIT=2 calls per second, RATE_LIMIT_BURST=5, two workers sharing one table
   a signature check never block verifying a valid one;
 - a batch beyond the bucket: the calls within it answer, the rest are 429 (207);
 - /metrics counts allowed and limited calls by key;
-- under spawn-fcgi each worker limits on its own (the documented per-process limit);
-and, with the default settings, a client polling every 2 s is far below the limit
-(every other e2e module runs with them).
+- under spawn-fcgi each worker limits on its own (the documented per-process limit).
+The other e2e modules run with RATE_LIMIT=0 (the harness); that the shipped defaults
+spare an honest front end is check_ratelimit's test_defaults_spare_honest_front_ends.
 """
 
 import http.client

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ratelimit.h"
+#include "settings.h"
 
 #define SUITE_NAME "ratelimit"
 #include "check_main.h"
@@ -281,6 +282,64 @@ START_TEST(test_shared_processes)
 }
 END_TEST
 
+/*
+ * The shipped defaults against an honest front end, in simulated time: one
+ * user with `pages` course pages open, each polling every 2 s (the
+ * contract's hook) at its own phase, who opens the course list at once (a
+ * full batch, MAX_BATCH 32 calls) and whose network comes back every
+ * minute (every page refetches at once). Ten minutes, 1 ms steps. Returns
+ * the number of limited calls.
+ */
+static int
+honest_user(long long rate, long long burst, int pages)
+{
+	struct rl_table	*t = table_new();
+	long long	 retry;
+	int		 limited = 0, i, ms;
+
+	for (i = 0; i < 32; i++)
+		limited += ratelimit_take_in(t, 99, T0, rate, burst, &retry,
+		    NULL) == RL_LIMIT;
+	for (ms = 1; ms < 600 * 1000; ms++) {
+		for (i = 0; i < pages; i++) {
+			bool reconnect = ms % 60000 == 0;
+
+			if (!reconnect && (ms + i * 1999 / pages) % 2000 != 0)
+				continue;
+			limited += ratelimit_take_in(t, 99, T0 + ms * MS, rate,
+			    burst, &retry, NULL) == RL_LIMIT;
+		}
+	}
+	free(t);
+	return limited;
+}
+
+START_TEST(test_defaults_spare_honest_front_ends)
+{
+	struct settings	 set;
+	char		 err[256];
+
+	/* The defaults as shipped, not copies of them. */
+	unsetenv("RATE_LIMIT");
+	unsetenv("RATE_LIMIT_BURST");
+	unsetenv("COURSEGEN_CONFIG");
+	setenv("DATABASE_URL", "postgresql:///unused", 1);
+	setenv("JWT_SECRET", "a-secret-of-at-least-32-bytes-for-hs256", 1);
+	memset(&set, 0, sizeof(set));
+	ck_assert_msg(settings_load(&set, NULL, err, sizeof(err)) == 0, "%s",
+	    err);
+	/* 30 pages (15 calls/s) with the bursts: never limited. */
+	ck_assert_int_eq(honest_user(set.rate_limit, set.rate_limit_burst, 1),
+	    0);
+	ck_assert_int_eq(honest_user(set.rate_limit, set.rate_limit_burst, 30),
+	    0);
+	/* 50 pages (25 calls/s) is past the rate: the model does limit. */
+	ck_assert_int_gt(honest_user(set.rate_limit, set.rate_limit_burst, 50),
+	    0);
+	settings_free(&set);
+}
+END_TEST
+
 static void
 add_tests(TCase *tc)
 {
@@ -292,4 +351,5 @@ add_tests(TCase *tc)
 	tcase_add_test(tc, test_eviction);
 	tcase_add_test(tc, test_keys);
 	tcase_add_test(tc, test_shared_processes);
+	tcase_add_test(tc, test_defaults_spare_honest_front_ends);
 }
