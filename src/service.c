@@ -252,20 +252,24 @@ authenticate(struct reqctx *rc)
 	long long		 wait = 0;
 	bool			 hit;
 
-	if (set->rate_limit > 0 && rc->req->authorization != NULL &&
-	    ratelimit_peek(refused_key(rc), monotonic_us() * 1000,
-	    set->rate_limit, set->rate_limit_burst, &wait) == RL_LIMIT) {
-		hit = auth_cache_lookup(svc->tokens, rc->req->authorization,
-		    now, &rc->id);
-		if (svc->tokens != NULL)
-			metrics_cache(true, hit);
-		if (hit) {
+	if (set->rate_limit > 0 && rc->req->authorization != NULL) {
+		/* The cache first: a polling client's token is there, and
+		 * costs no look at the address. */
+		if (auth_cache_lookup(svc->tokens, rc->req->authorization,
+		    now, &rc->id)) {
+			metrics_cache(true, true);
 			rc->auth = AUTH_OK;
-		} else {
+			return;
+		}
+		if (ratelimit_peek(refused_key(rc), monotonic_us() * 1000,
+		    set->rate_limit, set->rate_limit_burst, &wait) ==
+		    RL_LIMIT) {
+			if (svc->tokens != NULL)
+				metrics_cache(true, false);
 			rc->auth = AUTH_INVALID;
 			rc->unverified = wait;
+			return;
 		}
-		return;
 	}
 	rc->auth = auth_verify_cached(&svc->auth, svc->tokens,
 	    rc->req->authorization, now, &rc->id, &hit);
