@@ -89,15 +89,18 @@ START_TEST(test_sequences)
 }
 END_TEST
 
-/* The longest Retry-After is what the bucket needs, not a constant. */
+/*
+ * Retry-After rounds the wait up to whole seconds. Since limited calls are
+ * not charged, the wait never exceeds one interval, so with rates of at
+ * least one call per second (all RATE_LIMIT allows) it is always 1.
+ */
 START_TEST(test_retry_after_slow)
 {
 	struct rl_table	*t = table_new();
 	long long	 retry = 0;
 
 	/* 1 call per second, burst 1: after 1 call at T0, at T0 + 0.2 s
-	 * the next is 0.8 s away: 1 s. With rate 1 and a debt nothing
-	 * grows beyond one interval, since limited calls are not charged. */
+	 * the next is 0.8 s away: 1 s. */
 	ck_assert(ratelimit_take_in(t, 7, T0, 1, 1, &retry, NULL) == RL_ALLOW);
 	ck_assert(ratelimit_take_in(t, 7, T0 + 200 * MS, 1, 1, &retry, NULL) ==
 	    RL_LIMIT);
