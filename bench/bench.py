@@ -17,6 +17,7 @@ Starts everything itself in a temporary directory and stops it at the end:
                 pg pool of the same size as the worker count
       pgbench   pgbench -M prepared running the service's SQL (database ceiling), as many
                 connections as the service holds (one per worker)
+      service-nolimit  the service with RATE_LIMIT=0 (what the rate limiter costs)
     and, on request, variants of the service (keep_conn, DB_PREPARE=0, PgBouncer, pools);
   - checks before measuring that service and peer give the same answers on a sample;
   - drives wrk (bench/pairs.lua) with random authorized (course, token) pairs over all
@@ -722,6 +723,13 @@ def build_stacks(a, root, pg, data, names):
                                      svc_env("bench-tokcache", {"TOKEN_CACHE": "16384"}),
                                      a.workers, nginx_workers=a.nginx_workers,
                                      appname="bench-tokcache")
+        elif name == "service-nolimit":
+            # The rate limiter off: what it costs the shipped "service" (limiter on,
+            # default RATE_LIMIT), whose clients here stay below the limit.
+            stacks[name] = FcgiStack(name, os.path.join(root, name), binary,
+                                     svc_env("bench-nolimit", {"RATE_LIMIT": "0"}),
+                                     a.workers, nginx_workers=a.nginx_workers,
+                                     appname="bench-nolimit")
         elif name == "service-2pools":
             stacks[name] = FcgiStack(name, os.path.join(root, name), binary,
                                      svc_env("bench-2pools"), a.workers, pools=2,
@@ -830,13 +838,14 @@ def main(argv=None):
     p.add_argument("--duration", type=int, default=10, help="seconds per run")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--scenarios", default="misses,hits")
-    p.add_argument("--stacks", default="service,fixed,fixed-db,node,pgbench",
+    p.add_argument("--stacks", default="service,service-nolimit,fixed,fixed-db,node,pgbench",
                    help="of service, fixed, fixed-db (the fixed responder also running "
                         "the service's query: transport + database), node, pgbench, "
                         "service-keepconn, "
                         "service-noprep, service-pgbouncer, service-2pools, "
-                        "service-tokcache (TOKEN_CACHE=16384)")
-    p.add_argument("--hit-stacks", default="service,node",
+                        "service-tokcache (TOKEN_CACHE=16384), "
+                        "service-nolimit (RATE_LIMIT=0: the rate limiter's cost)")
+    p.add_argument("--hit-stacks", default="service,service-nolimit,node",
                    help="stacks measured in the hits scenario")
     p.add_argument("--json", help="write every run's figures here")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")

@@ -46,6 +46,8 @@ STEPS = [
     ("auth_verify", "JWT verification (libjwt + OpenSSL HMAC + claims)"),
     ("jwt_decode", "  libjwt: decode (base64, JSON parse, HMAC)"),
     ("trpc_handle", "tRPC layer (includes the procedure: auth, db, render)"),
+    ("ratelimit_key", "rate limiter: the client's key (seeded hash)"),
+    ("ratelimit_take", "rate limiter: its bucket (one compare-and-swap)"),
     ("db_fetch", "database: query round trip (libpq) and row"),
     ("PQexecPrepared", "  libpq: send + wait + read result (prepared)"),
     ("PQexecParams", "  libpq: send + wait + read result (unnamed)"),

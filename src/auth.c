@@ -360,3 +360,27 @@ auth_verify_cached(const struct auth_cfg *cfg, struct auth_cache *c,
 	e->used = true;
 	return r;
 }
+
+bool
+auth_cache_lookup(const struct auth_cache *c, const char *header,
+    int64_t now, struct auth_identity *id)
+{
+	const struct auth_entry	*e;
+	unsigned char		 d[KEYS_SHA256_LEN];
+	uint64_t		 slot;
+	const char		*tok;
+	size_t			 n;
+
+	/* Keyed as auth_verify_cached keys it: by the token, not the header. */
+	if (c == NULL || header == NULL ||
+	    bearer_token(header, &tok, &n) != AUTH_OK ||
+	    keys_sha256(tok, n, d) != 0)
+		return false;
+	memcpy(&slot, d, sizeof(slot));
+	e = &c->e[slot % c->slots];
+	if (!e->used || memcmp(e->digest, d, sizeof(d)) != 0 ||
+	    now > e->id.exp)
+		return false;
+	*id = e->id;
+	return true;
+}

@@ -68,6 +68,11 @@ enum auth_err auth_verify_cached(const struct auth_cfg *, struct auth_cache *,
 	    const char *header, int64_t now, struct auth_identity *id,
 	    bool *hit);
 
+/* Only the cache's answer: true (and id filled) when it holds header as a
+ * token valid at `now`; nothing is verified. */
+bool	 auth_cache_lookup(const struct auth_cache *, const char *header,
+	    int64_t now, struct auth_identity *id);
+
 /* A short fixed description of the reason (never the token). */
 const char *auth_err_str(enum auth_err);
 

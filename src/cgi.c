@@ -67,6 +67,8 @@ cgi_run(struct service *svc)
 		.trpc_accept = getenv("HTTP_TRPC_ACCEPT"),
 		.accept = getenv("HTTP_ACCEPT"),
 		.accept_language = getenv("HTTP_ACCEPT_LANGUAGE"),
+		.origin = getenv("HTTP_ORIGIN"),
+		.cors_method = getenv("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
 		.remote_addr = getenv("REMOTE_ADDR"),
 		.request_id = getenv("REQUEST_ID"),
 		.read_body = cgi_read,

@@ -74,14 +74,17 @@ read_params(FCGX_ParamArray envp, struct http_req *req)
 		N("REQUEST_METHOD"), N("SCRIPT_NAME"), N("PATH_INFO"),
 		N("QUERY_STRING"), N("CONTENT_TYPE"), N("CONTENT_LENGTH"),
 		N("HTTP_AUTHORIZATION"), N("HTTP_TRPC_ACCEPT"), N("HTTP_ACCEPT"),
-		N("HTTP_ACCEPT_LANGUAGE"), N("REMOTE_ADDR"), N("REQUEST_ID"),
+		N("HTTP_ACCEPT_LANGUAGE"), N("HTTP_ORIGIN"),
+		N("HTTP_ACCESS_CONTROL_REQUEST_METHOD"), N("REMOTE_ADDR"),
+		N("REQUEST_ID"),
 	};
 #undef N
 	const char	**fields[] = {
 		&req->method, &req->script_name, &req->path_info, &req->query,
 		&req->content_type, &req->content_length, &req->authorization,
 		&req->trpc_accept, &req->accept, &req->accept_language,
-		&req->remote_addr, &req->request_id,
+		&req->origin, &req->cors_method, &req->remote_addr,
+		&req->request_id,
 	};
 	const char	 *eq;
 	size_t		  i, n;

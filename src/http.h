@@ -24,7 +24,9 @@ struct http_req {
 	const char	*trpc_accept;		/* HTTP_TRPC_ACCEPT */
 	const char	*accept;		/* HTTP_ACCEPT */
 	const char	*accept_language;	/* HTTP_ACCEPT_LANGUAGE */
-	const char	*remote_addr;		/* REMOTE_ADDR (access log) */
+	const char	*origin;		/* HTTP_ORIGIN */
+	const char	*cors_method;	/* HTTP_ACCESS_CONTROL_REQUEST_METHOD */
+	const char	*remote_addr;		/* REMOTE_ADDR (access log, rate limits) */
 	const char	*request_id;		/* REQUEST_ID: nginx's $request_id */
 	ssize_t		(*read_body)(void *ctx, char *dst, size_t n);
 	void		*body_ctx;

@@ -32,6 +32,12 @@ struct counters {
 		int32_t	 pid;				/* 0 free, -1 reserved */
 		uint32_t busy;
 	}		 slots[METRICS_SLOTS];
+	uint64_t	 ratelimit[RL__MAX][2];		/* [kind][limited?] */
+	uint64_t	 rl_evictions[2];		/* [active?] */
+	uint64_t	 rl_unverified;
+	uint64_t	 cors_preflights[2];		/* [allowed?] */
+	/* Not a counter: the rate limiter's table, shared the same way. */
+	struct rl_table	 rl;
 };
 
 static struct counters *m;
@@ -55,6 +61,7 @@ metrics_init(bool shared)
 		return -1;
 	m = p;
 	m->start_time = (int64_t)time(NULL);
+	ratelimit_attach(&m->rl);
 	return 0;
 }
 
@@ -111,6 +118,34 @@ metrics_restart(enum metrics_restart r)
 {
 	if (m != NULL && r < MR__MAX)
 		ADD(m->restarts[r], 1);
+}
+
+void
+metrics_ratelimit(enum rl_kind k, bool limited)
+{
+	if (m != NULL && k < RL__MAX)
+		ADD(m->ratelimit[k][limited], 1);
+}
+
+void
+metrics_cors_preflight(bool allowed)
+{
+	if (m != NULL)
+		ADD(m->cors_preflights[allowed], 1);
+}
+
+void
+metrics_ratelimit_unverified(void)
+{
+	if (m != NULL)
+		ADD(m->rl_unverified, 1);
+}
+
+void
+metrics_ratelimit_evict(bool active)
+{
+	if (m != NULL)
+		ADD(m->rl_evictions[active], 1);
 }
 
 static const char *const proc_names[MP__MAX] = {
@@ -185,6 +220,37 @@ metrics_render(struct buf *out)
 		buf_printf(out, "coursegen_worker_restarts_total{reason=\"%s\"}"
 		    " %llu\n", restart_names[i],
 		    (unsigned long long)GET(m->restarts[i]));
+
+	buf_puts(out, "# HELP coursegen_ratelimit_calls_total Calls checked "
+	    "by the rate limiter, by client key and result.\n# TYPE "
+	    "coursegen_ratelimit_calls_total counter\n");
+	for (i = 0; i < RL__MAX * 2; i++)
+		buf_printf(out, "coursegen_ratelimit_calls_total{key=\"%s\","
+		    "result=\"%s\"} %llu\n", i / 2 ? "address" : "user",
+		    i % 2 ? "limited" : "allowed",
+		    (unsigned long long)GET(m->ratelimit[i / 2][i % 2]));
+	buf_printf(out, "# HELP coursegen_ratelimit_unverified_total Calls "
+	    "refused before their token was verified (their address past its "
+	    "limit, the token unknown to the token cache); also counted as "
+	    "limited address calls.\n# TYPE coursegen_ratelimit_unverified_total"
+	    " counter\ncoursegen_ratelimit_unverified_total %llu\n",
+	    (unsigned long long)GET(m->rl_unverified));
+	buf_puts(out, "# HELP coursegen_ratelimit_evictions_total Clients "
+	    "dropped from the rate limiter's table for another, by state "
+	    "(active: its bucket was not full again, so it starts afresh)."
+	    "\n# TYPE coursegen_ratelimit_evictions_total counter\n");
+	for (i = 0; i < 2; i++)
+		buf_printf(out, "coursegen_ratelimit_evictions_total{state="
+		    "\"%s\"} %llu\n", i ? "active" : "idle",
+		    (unsigned long long)GET(m->rl_evictions[i]));
+
+	buf_puts(out, "# HELP coursegen_cors_preflights_total CORS preflights "
+	    "answered, by result (refused: an origin not in CORS_ORIGINS)."
+	    "\n# TYPE coursegen_cors_preflights_total counter\n");
+	for (i = 0; i < 2; i++)
+		buf_printf(out, "coursegen_cors_preflights_total{result=\"%s\"}"
+		    " %llu\n", i ? "allowed" : "refused",
+		    (unsigned long long)GET(m->cors_preflights[i]));
 	render_pool(out);
 }
 

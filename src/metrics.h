@@ -2,7 +2,9 @@
  * metrics.h - counters in the Prometheus text format. In the standalone pool
  * they live in memory the master maps before forking, so every worker (and
  * the master, for restarts) adds to the same numbers and any worker answers
- * a scrape for the whole pool; elsewhere they are per process.
+ * a scrape for the whole pool; elsewhere they are per process. The rate
+ * limiter's table (ratelimit.h) lives in the same memory, for the same
+ * reason.
  */
 #ifndef CS_METRICS_H
 #define CS_METRICS_H
@@ -11,6 +13,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "ratelimit.h"
 #include "trpc.h"
 
 /* Procedures, for the calls counter. */
@@ -51,6 +54,13 @@ void	 metrics_db_reconnect(void);
 void	 metrics_db_error(enum metrics_db);
 void	 metrics_cache(bool token_cache, bool hit);
 void	 metrics_restart(enum metrics_restart);
+/* One call checked by the rate limiter; a table entry given up. */
+void	 metrics_ratelimit(enum rl_kind, bool limited);
+void	 metrics_ratelimit_evict(bool active);
+/* One CORS preflight answered (204) or refused (403). */
+void	 metrics_cors_preflight(bool allowed);
+/* One call refused so before its token was verified. */
+void	 metrics_ratelimit_unverified(void);
 /* Append the exposition (text format 0.0.4) to out. */
 void	 metrics_render(struct buf *out);
 

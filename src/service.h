@@ -6,6 +6,7 @@
 #define CS_SERVICE_H
 
 #include "auth.h"
+#include "cors.h"
 #include "http.h"
 #include "settings.h"
 #include "trpc.h"
@@ -21,6 +22,7 @@ struct service {
 	struct db		*db;
 	struct cache		*cache;
 	struct auth_cache	*tokens;
+	struct cors		 cors;
 };
 
 /* Set up from settings (no database connection yet). 0, or -1 on ENOMEM. */

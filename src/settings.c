@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cors.h"
 #include "settings.h"
 #include "text.h"
 
@@ -40,6 +41,8 @@ static const struct int_setting int_settings[] = {
 	{ "DB_PREPARE", 1, 0, 1, OFF(db_prepare), 10 },
 	{ "TOKEN_CACHE", 16384, 0, 1048576, OFF(token_cache), 10 },
 	{ "ACCESS_LOG", 0, 0, 1, OFF(access_log), 10 },
+	{ "RATE_LIMIT", 20, 0, 1000000, OFF(rate_limit), 10 },
+	{ "RATE_LIMIT_BURST", 60, 1, 1000000, OFF(rate_limit_burst), 10 },
 	{ "WORKERS", 2, 1, 1024, OFF(workers), 10 },
 	{ "MAX_REQUESTS", 1000000, 0, 1000000000, OFF(max_requests), 10 },
 	{ "LISTEN_BACKLOG", 1024, 1, 65535, OFF(listen_backlog), 10 },
@@ -68,6 +71,7 @@ static const struct str_setting str_settings[] = {
 	{ "STATUS_PATH", OFF(status_path), "/status" },
 	{ "PID_FILE", OFF(pid_file), NULL },
 	{ "LOG_FILE", OFF(log_file), NULL },
+	{ "CORS_ORIGINS", OFF(cors_origins), NULL },
 };
 
 /*
@@ -554,6 +558,8 @@ load(struct settings *s, const struct conf *c, char *err, size_t errlen)
 		    "with / (at most 256 bytes)");
 		return -1;
 	}
+	if (cors_check(s->cors_origins, err, errlen) != 0)
+		return -1;
 	if (s->database_url == NULL) {
 		snprintf(err, errlen, "DATABASE_URL is not set (a libpq "
 		    "connection string or URI)");

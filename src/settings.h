@@ -33,6 +33,9 @@ struct settings {
 	long long	 db_statement_timeout_ms;
 	long long	 db_prepare;
 	long long	 token_cache;
+	char		*cors_origins;	/* CORS_ORIGINS; NULL: CORS off */
+	long long	 rate_limit;	/* calls per second per client; 0 off */
+	long long	 rate_limit_burst;
 	/* logging */
 	enum log_level	 log_level;
 	bool		 log_syslog;	/* LOG_TARGET=syslog */

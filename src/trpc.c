@@ -168,11 +168,13 @@ struct treq {
 };
 
 static void
-standard_headers(struct http_resp *resp, bool json)
+standard_headers(const struct trpc_limits *lim, struct http_resp *resp,
+    bool json)
 {
 	if (json)
 		http_resp_header(resp, "Content-Type", "application/json");
-	http_resp_header(resp, "Vary", "trpc-accept, accept");
+	http_resp_header(resp, "Vary", lim != NULL && lim->vary != NULL ?
+	    lim->vary : "trpc-accept, accept");
 	http_resp_header(resp, "Cache-Control", "no-store");
 	http_resp_header(resp, "X-Content-Type-Options", "nosniff");
 }
@@ -223,7 +225,7 @@ request_error(struct http_resp *resp, const struct treq *t,
 	if (t->lim != NULL && t->lim->observe != NULL)
 		t->lim->observe(NULL, true, false, c);
 	http_resp_reset(resp);
-	standard_headers(resp, true);
+	standard_headers(t->lim, resp, true);
 	resp->status = trpc_code_info(c)->http;
 	write_error(&resp->body, t->sj, c, msg, strlen(msg), NULL, 0);
 }
@@ -446,7 +448,7 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 	if (strcmp(method, "HEAD") == 0) {
 		/* tRPC answers HEAD with an empty 204 (lambda warm-up). */
 		resp->status = 204;
-		standard_headers(resp, false);
+		standard_headers(lim, resp, false);
 		goto out;
 	}
 	t.stream = media_type_is(req->trpc_accept, "application/jsonl", false) ||
@@ -588,7 +590,7 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 			http_resp_header(resp, "Allow", "GET, POST");
 			break;
 		}
-	standard_headers(resp, true);
+	standard_headers(lim, resp, true);
 	if (t.stream) {
 		/* JSONL: superjson wraps the line once, not each value. */
 		resp->status = 200;

@@ -97,6 +97,7 @@ struct trpc_limits {
 	 * once for a request-level error (request true); may be NULL. */
 	void		(*observe)(const struct trpc_proc *proc, bool request,
 			    bool ok, enum trpc_code code);
+	const char	*vary;		/* Vary; NULL: "trpc-accept, accept" */
 };
 
 /*

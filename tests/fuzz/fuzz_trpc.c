@@ -35,9 +35,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct trpc_limits lim_plain = { "/trpc", 4, 4096, 2048, FUZZ_DEPTH,
-    false, NULL };
+    false, NULL, NULL };
 static const struct trpc_limits lim_sj = { "/trpc", 4, 4096, 2048, FUZZ_DEPTH,
-    true, NULL };
+    true, NULL, NULL };
 
 struct body {
 	const uint8_t	*p;

@@ -248,6 +248,16 @@ START_TEST(test_cache)
 	ck_assert_int_eq(auth_verify_cached(&cfg, c, hbad, NOW, &id, &hit), AUTH_INVALID);
 	ck_assert_int_eq(auth_verify_cached(&cfg, c, hbad, NOW, &id, &hit), AUTH_INVALID);
 	ck_assert_int_eq(auth_verify_cached(&cfg, NULL, ha, NOW, &id, &hit), AUTH_OK);
+	/* The lookup alone: what the cache holds (ha, the last verified),
+	 * never a refused or evicted token, never past exp + leeway. */
+	memset(&id, 0, sizeof(id));
+	ck_assert(auth_cache_lookup(c, ha, NOW, &id));
+	ck_assert_str_eq(id.user_id, USER);
+	ck_assert(!auth_cache_lookup(c, hb, NOW, &id));
+	ck_assert(!auth_cache_lookup(c, hbad, NOW, &id));
+	ck_assert(!auth_cache_lookup(c, ha, 1800003600 + 31, &id));
+	ck_assert(!auth_cache_lookup(NULL, ha, NOW, &id));
+	ck_assert(!auth_cache_lookup(c, NULL, NOW, &id));
 	auth_cache_free(c);
 	free(ha);
 	free(hb);

@@ -44,8 +44,10 @@ static const struct trpc_proc procs[] = {
 	{ "guarded", guarded_proc },
 };
 
-static const struct trpc_limits lim = { "/trpc", 3, 64, 200, 8, false, NULL };
-static const struct trpc_limits lim_sj = { "/trpc", 3, 64, 200, 8, true, NULL };
+static const struct trpc_limits lim = { "/trpc", 3, 64, 200, 8, false, NULL,
+    NULL };
+static const struct trpc_limits lim_sj = { "/trpc", 3, 64, 200, 8, true, NULL,
+    NULL };
 
 struct body {
 	const char	*p;
