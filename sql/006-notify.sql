@@ -1,0 +1,208 @@
+-- 006-notify.sql: tell coursegen-status what changed, so its cache stays exact.
+--
+-- Every committed change to what the status answer or the access decision reads is
+-- announced on the channel `coursegen_status` (pg_notify, delivered at commit, only
+-- to sessions that LISTEN: each worker of the service does, on its own connection).
+-- Payloads, each under the 8000-byte limit:
+--   c:<course id>[,<course id>...]                  courses inserted, deleted, or
+--        updated in id, user_id, organization_id, generation_status,
+--        generation_metadata, created_at or updated_at (up to 200 ids)
+--   m:<user id>/<organization id>[,...]             memberships granted or revoked
+--        (up to 100 pairs)
+--   *                                               a table was truncated: forget all
+-- An UPDATE that changes none of those columns (a title, a member's role) announces
+-- nothing. The triggers are statement-level with transition tables: one bulk UPDATE
+-- of many rows costs one trigger call and one notification per 200 rows, not one per
+-- row, and every writer is caught (the worker API of 004-worker-api.sql, a plain
+-- UPDATE by the platform's code, a bulk UPDATE, DELETE, TRUNCATE). The service treats
+-- any payload it does not understand as "forget everything", so a stray NOTIFY by
+-- another session can cost it a few database reads, never a wrong answer.
+--
+-- The trigger functions are not SECURITY DEFINER: they run as the writer and only
+-- call pg_notify (EXECUTE granted to PUBLIC by PostgreSQL itself). They live in the
+-- schema `coursegen` (created here when missing), with a pinned search_path; EXECUTE
+-- on them is revoked from PUBLIC and from Supabase's API roles (a trigger function
+-- cannot be called directly anyway). When the role coursegen_owner exists and the
+-- applying role may act as it, it becomes their owner.
+--
+-- One transaction, with a lock_timeout (CREATE TRIGGER briefly locks the tables
+-- against writes); applying the file again replaces everything and changes nothing.
+-- Needs: CREATE on the database (or an existing schema coursegen with CREATE on it)
+-- and ownership of both tables; no superuser.
+
+BEGIN;
+SET LOCAL lock_timeout = '5s';
+
+CREATE SCHEMA IF NOT EXISTS coursegen;
+
+CREATE OR REPLACE FUNCTION coursegen.notify_courses()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    payload text;
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        PERFORM pg_catalog.pg_notify('coursegen_status', '*');
+        RETURN NULL;
+    ELSIF TG_OP = 'INSERT' THEN
+        FOR payload IN
+            SELECT 'c:' || pg_catalog.string_agg(id::text, ',')
+            FROM (SELECT id, pg_catalog.row_number() OVER () - 1 AS rn FROM new_rows) s
+            GROUP BY rn / 200
+        LOOP
+            PERFORM pg_catalog.pg_notify('coursegen_status', payload);
+        END LOOP;
+    ELSIF TG_OP = 'DELETE' THEN
+        FOR payload IN
+            SELECT 'c:' || pg_catalog.string_agg(id::text, ',')
+            FROM (SELECT id, pg_catalog.row_number() OVER () - 1 AS rn FROM old_rows) s
+            GROUP BY rn / 200
+        LOOP
+            PERFORM pg_catalog.pg_notify('coursegen_status', payload);
+        END LOOP;
+    ELSE
+        -- Rows whose read columns changed, by old id and by new id (an id itself
+        -- may change).
+        FOR payload IN
+            SELECT 'c:' || pg_catalog.string_agg(id::text, ',')
+            FROM (SELECT id, pg_catalog.row_number() OVER () - 1 AS rn
+                  FROM (SELECT o.id FROM old_rows o LEFT JOIN new_rows n ON n.id = o.id
+                        WHERE n.id IS NULL
+                           OR (o.user_id, o.organization_id, o.generation_status,
+                               o.generation_metadata, o.created_at, o.updated_at)
+                              IS DISTINCT FROM
+                              (n.user_id, n.organization_id, n.generation_status,
+                               n.generation_metadata, n.created_at, n.updated_at)
+                        UNION
+                        SELECT n.id FROM new_rows n
+                        WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = n.id)
+                       ) changed
+                 ) s
+            GROUP BY rn / 200
+        LOOP
+            PERFORM pg_catalog.pg_notify('coursegen_status', payload);
+        END LOOP;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION coursegen.notify_memberships()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    payload text;
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        PERFORM pg_catalog.pg_notify('coursegen_status', '*');
+        RETURN NULL;
+    ELSIF TG_OP = 'INSERT' THEN
+        FOR payload IN
+            SELECT 'm:' || pg_catalog.string_agg(p, ',')
+            FROM (SELECT user_id::text || '/' || organization_id::text AS p,
+                         pg_catalog.row_number() OVER () - 1 AS rn
+                  FROM new_rows) s
+            GROUP BY rn / 100
+        LOOP
+            PERFORM pg_catalog.pg_notify('coursegen_status', payload);
+        END LOOP;
+    ELSIF TG_OP = 'DELETE' THEN
+        FOR payload IN
+            SELECT 'm:' || pg_catalog.string_agg(p, ',')
+            FROM (SELECT user_id::text || '/' || organization_id::text AS p,
+                         pg_catalog.row_number() OVER () - 1 AS rn
+                  FROM old_rows) s
+            GROUP BY rn / 100
+        LOOP
+            PERFORM pg_catalog.pg_notify('coursegen_status', payload);
+        END LOOP;
+    ELSE
+        -- Pairs that appear or disappear; a changed role changes no access.
+        FOR payload IN
+            SELECT 'm:' || pg_catalog.string_agg(p, ',')
+            FROM (SELECT p, pg_catalog.row_number() OVER () - 1 AS rn
+                  FROM ((SELECT user_id::text || '/' || organization_id::text AS p
+                         FROM old_rows
+                         EXCEPT
+                         SELECT user_id::text || '/' || organization_id::text FROM new_rows)
+                        UNION
+                        (SELECT user_id::text || '/' || organization_id::text
+                         FROM new_rows
+                         EXCEPT
+                         SELECT user_id::text || '/' || organization_id::text FROM old_rows)
+                       ) changed
+                 ) s
+            GROUP BY rn / 100
+        LOOP
+            PERFORM pg_catalog.pg_notify('coursegen_status', payload);
+        END LOOP;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION coursegen.notify_courses() IS
+    'Trigger: announces changed course ids on channel coursegen_status (006-notify.sql).';
+COMMENT ON FUNCTION coursegen.notify_memberships() IS
+    'Trigger: announces changed memberships on channel coursegen_status (006-notify.sql).';
+
+-- Transition tables allow one event per trigger, hence one trigger per event.
+DROP TRIGGER IF EXISTS coursegen_notify_insert ON public.courses;
+DROP TRIGGER IF EXISTS coursegen_notify_update ON public.courses;
+DROP TRIGGER IF EXISTS coursegen_notify_delete ON public.courses;
+DROP TRIGGER IF EXISTS coursegen_notify_truncate ON public.courses;
+CREATE TRIGGER coursegen_notify_insert AFTER INSERT ON public.courses
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION coursegen.notify_courses();
+CREATE TRIGGER coursegen_notify_update AFTER UPDATE ON public.courses
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION coursegen.notify_courses();
+CREATE TRIGGER coursegen_notify_delete AFTER DELETE ON public.courses
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION coursegen.notify_courses();
+CREATE TRIGGER coursegen_notify_truncate AFTER TRUNCATE ON public.courses
+    FOR EACH STATEMENT EXECUTE FUNCTION coursegen.notify_courses();
+
+DROP TRIGGER IF EXISTS coursegen_notify_insert ON public.user_organizations;
+DROP TRIGGER IF EXISTS coursegen_notify_update ON public.user_organizations;
+DROP TRIGGER IF EXISTS coursegen_notify_delete ON public.user_organizations;
+DROP TRIGGER IF EXISTS coursegen_notify_truncate ON public.user_organizations;
+CREATE TRIGGER coursegen_notify_insert AFTER INSERT ON public.user_organizations
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION coursegen.notify_memberships();
+CREATE TRIGGER coursegen_notify_update AFTER UPDATE ON public.user_organizations
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION coursegen.notify_memberships();
+CREATE TRIGGER coursegen_notify_delete AFTER DELETE ON public.user_organizations
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION coursegen.notify_memberships();
+CREATE TRIGGER coursegen_notify_truncate AFTER TRUNCATE ON public.user_organizations
+    FOR EACH STATEMENT EXECUTE FUNCTION coursegen.notify_memberships();
+
+-- Nobody calls these directly.
+REVOKE ALL ON FUNCTION coursegen.notify_courses(), coursegen.notify_memberships()
+    FROM PUBLIC;
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
+            EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION coursegen.notify_courses(), '
+                'coursegen.notify_memberships() FROM %I', r);
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'coursegen_owner')
+       AND pg_catalog.pg_has_role(current_user, 'coursegen_owner', 'USAGE')
+       AND pg_catalog.has_schema_privilege('coursegen_owner', 'coursegen', 'CREATE') THEN
+        ALTER FUNCTION coursegen.notify_courses() OWNER TO coursegen_owner;
+        ALTER FUNCTION coursegen.notify_memberships() OWNER TO coursegen_owner;
+    END IF;
+END
+$$;
+
+COMMIT;
