@@ -1,4 +1,5 @@
-/* cache.c - direct-mapped, time-limited caches of statuses and memberships. */
+/* cache.c - set-associative caches of statuses and memberships, kept
+ * exact by invalidation or limited in time. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -12,12 +13,15 @@ struct cache_member {
 	bool	 member;
 	bool	 used;
 	int64_t	 at_ms;
+	uint64_t tick;
 };
 
 struct cache {
-	size_t			 slots;
+	size_t			 sets;		/* a power of two */
 	int64_t			 ttl_ms;
-	struct cache_course	*courses;
+	bool			 exact;
+	uint64_t		 tick;
+	struct cache_course	*courses;	/* sets * CACHE_WAYS */
 	struct cache_member	*members;
 };
 
@@ -32,22 +36,25 @@ hash2(const char *a, const char *b)
 	if (b != NULL)
 		for (h ^= 0xff; *b != '\0'; b++)
 			h = (h ^ (unsigned char)*b) * UINT64_C(1099511628211);
-	return h;
+	return h ^ (h >> 29);
 }
 
 struct cache *
-cache_new(size_t slots, int64_t ttl_ms)
+cache_new(size_t entries, int64_t ttl_ms)
 {
-	struct cache *c;
+	struct cache	*c;
+	size_t		 sets = 1;
 
-	if (ttl_ms <= 0 || slots == 0)
+	if (ttl_ms <= 0 || entries == 0 || entries > ((size_t)1 << 30))
 		return NULL;
+	while (sets * CACHE_WAYS < entries)
+		sets <<= 1;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	c->slots = slots;
+	c->sets = sets;
 	c->ttl_ms = ttl_ms;
-	c->courses = calloc(slots, sizeof(*c->courses));
-	c->members = calloc(slots, sizeof(*c->members));
+	c->courses = calloc(sets * CACHE_WAYS, sizeof(*c->courses));
+	c->members = calloc(sets * CACHE_WAYS, sizeof(*c->members));
 	if (c->courses == NULL || c->members == NULL) {
 		cache_free(c);
 		return NULL;
@@ -63,52 +70,110 @@ cache_free(struct cache *c)
 	if (c == NULL)
 		return;
 	if (c->courses != NULL)
-		for (i = 0; i < c->slots; i++)
+		for (i = 0; i < c->sets * CACHE_WAYS; i++)
 			free(c->courses[i].data);
 	free(c->courses);
 	free(c->members);
 	free(c);
 }
 
+void
+cache_flush(struct cache *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	/* The texts' buffers are kept for reuse; the bound is on entries. */
+	for (i = 0; i < c->sets * CACHE_WAYS; i++) {
+		c->courses[i].used = false;
+		c->members[i].used = false;
+	}
+}
+
+void
+cache_set_exact(struct cache *c, bool exact)
+{
+	if (c == NULL || c->exact == exact)
+		return;
+	cache_flush(c);
+	c->exact = exact;
+}
+
+bool
+cache_is_exact(const struct cache *c)
+{
+	return c != NULL && c->exact;
+}
+
 static bool
 fresh(const struct cache *c, int64_t at, int64_t now)
 {
-	return now >= at && now - at < c->ttl_ms;
+	return c->exact || (now >= at && now - at < c->ttl_ms);
 }
 
-/* The slot of a course in a language. */
-static size_t
-course_slot(const struct cache *c, const char *course, int lang)
+/* The first entry of a course's set (every language in the same set). */
+static struct cache_course *
+course_set(const struct cache *c, const char *course)
 {
-	return (size_t)((hash2(course, NULL) + (uint64_t)lang) % c->slots);
+	return &c->courses[(hash2(course, NULL) & (c->sets - 1)) * CACHE_WAYS];
+}
+
+static struct cache_member *
+member_set(const struct cache *c, const char *user, const char *org)
+{
+	return &c->members[(hash2(user, org) & (c->sets - 1)) * CACHE_WAYS];
 }
 
 const struct cache_course *
 cache_course_get(struct cache *c, const char *course, int lang,
     int64_t now_ms)
 {
-	struct cache_course *e;
+	struct cache_course	*e;
+	size_t			 w;
 
 	if (c == NULL)
 		return NULL;
-	e = &c->courses[course_slot(c, course, lang)];
-	if (!e->used || strcmp(e->course, course) != 0 || e->lang != lang ||
-	    !fresh(c, e->at_ms, now_ms))
-		return NULL;
-	return e;
+	e = course_set(c, course);
+	for (w = 0; w < CACHE_WAYS; w++, e++)
+		if (e->used && e->lang == lang &&
+		    memcmp(e->course, course, UUID_STRLEN) == 0) {
+			if (!fresh(c, e->at_ms, now_ms))
+				return NULL;
+			e->tick = ++c->tick;
+			return e;
+		}
+	return NULL;
 }
 
 void
 cache_course_put(struct cache *c, const char *course, int lang,
     const char *owner, const char *org, const char *data, size_t len,
-    int64_t now_ms)
+    const struct cache_eta *eta, int64_t now_ms)
 {
-	struct cache_course	*e;
+	struct cache_course	*set, *e = NULL;
 	char			*p;
+	size_t			 w;
 
 	if (c == NULL)
 		return;
-	e = &c->courses[course_slot(c, course, lang)];
+	set = course_set(c, course);
+	/* The same key, else a free way, else the least recently used. */
+	for (w = 0; w < CACHE_WAYS; w++)
+		if (set[w].used && set[w].lang == lang &&
+		    memcmp(set[w].course, course, UUID_STRLEN) == 0) {
+			e = &set[w];
+			break;
+		}
+	for (w = 0; e == NULL && w < CACHE_WAYS; w++)
+		if (!set[w].used)
+			e = &set[w];
+	if (e == NULL) {
+		e = &set[0];
+		for (w = 1; w < CACHE_WAYS; w++)
+			if (set[w].tick < e->tick)
+				e = &set[w];
+	}
 	if (e->cap < len + 1) {
 		if ((p = realloc(e->data, len + 1)) == NULL) {
 			e->used = false;
@@ -126,7 +191,12 @@ cache_course_put(struct cache *c, const char *course, int lang,
 	e->has_org = org != NULL;
 	if (org != NULL)
 		memcpy(e->org, org, UUID_STRLEN + 1);
+	if (eta != NULL && eta->set && eta->at <= eta->end && eta->end <= len)
+		e->eta = *eta;
+	else
+		memset(&e->eta, 0, sizeof(e->eta));
 	e->at_ms = now_ms;
+	e->tick = ++c->tick;
 	e->used = true;
 }
 
@@ -134,29 +204,148 @@ int
 cache_member_get(struct cache *c, const char *user, const char *org,
     int64_t now_ms)
 {
-	struct cache_member *e;
+	struct cache_member	*e;
+	size_t			 w;
 
 	if (c == NULL)
 		return -1;
-	e = &c->members[hash2(user, org) % c->slots];
-	if (!e->used || strcmp(e->user, user) != 0 ||
-	    strcmp(e->org, org) != 0 || !fresh(c, e->at_ms, now_ms))
-		return -1;
-	return e->member ? 1 : 0;
+	e = member_set(c, user, org);
+	for (w = 0; w < CACHE_WAYS; w++, e++)
+		if (e->used && memcmp(e->user, user, UUID_STRLEN) == 0 &&
+		    memcmp(e->org, org, UUID_STRLEN) == 0) {
+			if (!fresh(c, e->at_ms, now_ms))
+				return -1;
+			e->tick = ++c->tick;
+			return e->member ? 1 : 0;
+		}
+	return -1;
 }
 
 void
 cache_member_put(struct cache *c, const char *user, const char *org,
     bool member, int64_t now_ms)
 {
-	struct cache_member *e;
+	struct cache_member	*set, *e = NULL;
+	size_t			 w;
 
 	if (c == NULL)
 		return;
-	e = &c->members[hash2(user, org) % c->slots];
+	set = member_set(c, user, org);
+	for (w = 0; w < CACHE_WAYS; w++)
+		if (set[w].used && memcmp(set[w].user, user, UUID_STRLEN) == 0 &&
+		    memcmp(set[w].org, org, UUID_STRLEN) == 0) {
+			e = &set[w];
+			break;
+		}
+	for (w = 0; e == NULL && w < CACHE_WAYS; w++)
+		if (!set[w].used)
+			e = &set[w];
+	if (e == NULL) {
+		e = &set[0];
+		for (w = 1; w < CACHE_WAYS; w++)
+			if (set[w].tick < e->tick)
+				e = &set[w];
+	}
 	memcpy(e->user, user, UUID_STRLEN + 1);
 	memcpy(e->org, org, UUID_STRLEN + 1);
 	e->member = member;
 	e->at_ms = now_ms;
+	e->tick = ++c->tick;
 	e->used = true;
+}
+
+size_t
+cache_forget_course(struct cache *c, const char *course)
+{
+	struct cache_course	*e;
+	size_t			 w, n = 0;
+
+	if (c == NULL)
+		return 0;
+	e = course_set(c, course);
+	for (w = 0; w < CACHE_WAYS; w++, e++)
+		if (e->used && memcmp(e->course, course, UUID_STRLEN) == 0) {
+			e->used = false;
+			n++;
+		}
+	return n;
+}
+
+size_t
+cache_forget_member(struct cache *c, const char *user, const char *org)
+{
+	struct cache_member	*e;
+	size_t			 w, n = 0;
+
+	if (c == NULL)
+		return 0;
+	e = member_set(c, user, org);
+	for (w = 0; w < CACHE_WAYS; w++, e++)
+		if (e->used && memcmp(e->user, user, UUID_STRLEN) == 0 &&
+		    memcmp(e->org, org, UUID_STRLEN) == 0) {
+			e->used = false;
+			n++;
+		}
+	return n;
+}
+
+/* Copy the canonical form of the UUID at p (UUID_STRLEN characters) into
+ * out; false when it is not one. */
+static bool
+take_uuid(const char *p, size_t avail, char *out)
+{
+	return avail >= UUID_STRLEN && uuid_canon(p, UUID_STRLEN, out);
+}
+
+bool
+cache_apply_notice(struct cache *c, const char *payload)
+{
+	char		 a[UUID_STRLEN + 1], b[UUID_STRLEN + 1];
+	const char	*p;
+	size_t		 n;
+
+	if (c == NULL || payload == NULL)
+		return false;
+	n = strlen(payload);
+	if (n > 2 && payload[0] == 'c' && payload[1] == ':') {
+		for (p = payload + 2;; p += UUID_STRLEN + 1) {
+			if (!take_uuid(p, n - (size_t)(p - payload), a))
+				break;
+			cache_forget_course(c, a);
+			if (p[UUID_STRLEN] == '\0')
+				return false;
+			if (p[UUID_STRLEN] != ',')
+				break;
+		}
+	} else if (n > 2 && payload[0] == 'm' && payload[1] == ':') {
+		for (p = payload + 2;; p += 2 * UUID_STRLEN + 2) {
+			if (!take_uuid(p, n - (size_t)(p - payload), a) ||
+			    p[UUID_STRLEN] != '/' ||
+			    !take_uuid(p + UUID_STRLEN + 1,
+			    n - (size_t)(p - payload) - UUID_STRLEN - 1, b))
+				break;
+			cache_forget_member(c, a, b);
+			if (p[2 * UUID_STRLEN + 1] == '\0')
+				return false;
+			if (p[2 * UUID_STRLEN + 1] != ',')
+				break;
+		}
+	}
+	/* "*", or anything not understood (also a malformed tail). */
+	cache_flush(c);
+	return true;
+}
+
+size_t
+cache_bytes(const struct cache *c)
+{
+	size_t i, n;
+
+	if (c == NULL)
+		return 0;
+	n = sizeof(*c) + c->sets * CACHE_WAYS *
+	    (sizeof(struct cache_course) + sizeof(struct cache_member));
+	for (i = 0; i < c->sets * CACHE_WAYS; i++)
+		n += c->courses[i].cap;
+	return n;
 }

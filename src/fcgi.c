@@ -142,7 +142,9 @@ deliver(const sigset_t *hold)
  * and a signal landing in that wait made it drop the connection (nginx
  * answered 502 during a reload). So accept gives up every ACCEPT_TICK_MS
  * instead, and pending signals are delivered after it and after each
- * request.
+ * request. The tick also drains the database's change notifications
+ * (one non-blocking read), so an idle worker never holds back the
+ * server's notification queue.
  */
 #define ACCEPT_TICK_MS	250
 
@@ -178,6 +180,8 @@ fcgi_run(struct service *svc, int listen_fd, long long max_requests,
 	while (!*stop && (max_requests == 0 || served < max_requests)) {
 		rc = FCGX_Accept_r(&r);
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR) {
+			/* Idle: keep the change notifications flowing. */
+			service_idle(svc);
 			deliver(hold);
 			continue;
 		}

@@ -51,6 +51,17 @@ void	 metrics_db_reconnect(void);
 void	 metrics_db_error(enum metrics_db);
 void	 metrics_cache(bool token_cache, bool hit);
 void	 metrics_restart(enum metrics_restart);
+/* The status cache: a change notification applied (flushed: it emptied
+ * the cache), the cache emptied after a reconnect, the mode it is in. */
+enum metrics_cache_mode {
+	MCM_OFF,
+	MCM_TTL,
+	MCM_EXACT,
+	MCM__MAX
+};
+void	 metrics_cache_notice(bool flushed);
+void	 metrics_cache_flush(void);
+void	 metrics_cache_mode(enum metrics_cache_mode);
 /* Append the exposition (text format 0.0.4) to out. */
 void	 metrics_render(struct buf *out);
 

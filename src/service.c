@@ -18,8 +18,6 @@
 #include "render.h"
 #include "service.h"
 
-#define CACHE_SLOTS 1024
-
 static const char MSG_UNAUTHORIZED[] = "Invalid or missing access token";
 static const char MSG_FORBIDDEN[] = "You do not have access to this course";
 static const char MSG_NOT_FOUND[] = "Course not found";
@@ -53,11 +51,80 @@ monotonic_ms(void)
 	return monotonic_us() / 1000;
 }
 
-static void
-serve_cached(const struct cache_course *e, struct trpc_result *out)
+static int64_t
+realtime_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One change notification: forget what it names. */
+static void
+on_notice(void *arg, const char *payload)
+{
+	struct service *svc = arg;
+
+	metrics_cache_notice(cache_apply_notice(svc->cache, payload));
+}
+
+/*
+ * Bring the cache up to date before it answers: apply the notifications
+ * that arrived (no waiting), flush when the connection was opened or lost
+ * since (some may have been missed), and keep entries until invalidated
+ * only while notifications arrive; else they expire after CACHE_TTL_MS.
+ */
+static void
+cache_sync(struct service *svc)
+{
+	enum db_notify	 n;
+	unsigned	 epoch;
+
+	if (svc->cache == NULL)
+		return;
+	db_drain(svc->db, on_notice, svc);
+	if ((epoch = db_epoch(svc->db)) != svc->cache_epoch) {
+		svc->cache_epoch = epoch;
+		cache_flush(svc->cache);
+		metrics_cache_flush();
+	}
+	n = db_notify_mode(svc->db);
+	if (n != DBN_UNKNOWN) {
+		cache_set_exact(svc->cache, n == DBN_LISTENING);
+		metrics_cache_mode(n == DBN_LISTENING ? MCM_EXACT : MCM_TTL);
+	}
+}
+
+void
+service_idle(struct service *svc)
+{
+	cache_sync(svc);
+}
+
+/* The cached answer, with its time-dependent field computed now by the
+ * database's clock (as the query would have). */
+static void
+serve_cached(struct service *svc, const struct cache_course *e,
+    struct trpc_result *out)
+{
+	char	 tmp[24], *p = tmp + sizeof(tmp);
+	int64_t	 el, eta;
+
 	out->ok = true;
-	buf_append(&out->data, e->data, e->len);
+	if (!e->eta.set) {
+		buf_append(&out->data, e->data, e->len);
+		return;
+	}
+	el = realtime_ms() + svc->clock_offset_ms - e->eta.created_ms;
+	eta = gen_eta_seconds(e->eta.progress,
+	    (double)(el > 0 ? el : 0) / 1000.0);
+	do
+		*--p = (char)('0' + eta % 10);
+	while ((eta /= 10) != 0);
+	buf_append(&out->data, e->data, e->eta.at);
+	buf_append(&out->data, p, (size_t)(tmp + sizeof(tmp) - p));
+	buf_append(&out->data, e->data + e->eta.end, e->len - e->eta.end);
 }
 
 /*
@@ -73,6 +140,7 @@ try_cache(struct reqctx *rc, const char *course, struct trpc_result *out)
 	int64_t				 now = monotonic_ms();
 	int				 m;
 
+	cache_sync(rc->svc);
 	if ((e = cache_course_get(rc->svc->cache, course, (int)rc->lang,
 	    now)) == NULL) {
 		if (rc->svc->cache != NULL)
@@ -81,7 +149,7 @@ try_cache(struct reqctx *rc, const char *course, struct trpc_result *out)
 	}
 	if (strcmp(e->owner, user) == 0) {
 		metrics_cache(false, true);
-		serve_cached(e, out);
+		serve_cached(rc->svc, e, out);
 		return true;
 	}
 	if (!e->has_org) {
@@ -95,7 +163,7 @@ try_cache(struct reqctx *rc, const char *course, struct trpc_result *out)
 	}
 	metrics_cache(false, true);
 	if (m == 1)
-		serve_cached(e, out);
+		serve_cached(rc->svc, e, out);
 	else
 		trpc_fail(out, TRPC_FORBIDDEN, MSG_FORBIDDEN);
 	return true;
@@ -117,10 +185,34 @@ log_dropped(const char *course, unsigned dropped)
 	    dropped & GD_PROGRESS ? " last_progress" : "");
 }
 
+/*
+ * Where the rendered estimatedRemainingSeconds value sits, so a cached
+ * answer can have it computed again. The key comes before any text taken
+ * from the row (the metadata), and such text has its quotes escaped, so
+ * the first match is the key.
+ */
+static void
+find_eta(const struct buf *b, const struct gen_state *st, int64_t created_ms,
+    struct cache_eta *eta)
+{
+	static const char key[] = "\"estimatedRemainingSeconds\":";
+	const char	*p, *v, *end = b->data + b->len;
+
+	if ((p = memmem(b->data, b->len, key, sizeof(key) - 1)) == NULL)
+		return;
+	for (v = p + sizeof(key) - 1; v < end && *v >= '0' && *v <= '9'; v++)
+		;
+	eta->at = (size_t)(p - b->data) + sizeof(key) - 1;
+	eta->end = (size_t)(v - b->data);
+	eta->progress = st->progress_exact;
+	eta->created_ms = created_ms;
+	eta->set = eta->end > eta->at;
+}
+
 /* Compute and render the status of a fetched row into out->data. */
 static bool
 build_status(const struct db_row *row, enum gen_lang lang,
-    struct trpc_result *out)
+    struct trpc_result *out, struct cache_eta *eta)
 {
 	enum gen_status		 gs;
 	struct gen_meta		 meta;
@@ -146,6 +238,9 @@ build_status(const struct db_row *row, enum gen_lang lang,
 	ok = render_status(row->id, &st, lang, row->created_ms,
 	    row->updated_ms, &out->data);
 	jdoc_free(doc);
+	memset(eta, 0, sizeof(*eta));
+	if (ok && st.eta_set)
+		find_eta(&out->data, &st, row->created_ms, eta);
 	if (!ok)
 		log_msg(LOG_LVL_ERROR, "course %s: a timestamp cannot be "
 		    "written as ISO 8601", row->id);
@@ -161,6 +256,7 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 	char		 course[UUID_STRLEN + 1];
 	struct jref	 input;
 	struct db_row	 row;
+	struct cache_eta eta;
 	enum db_status	 ds;
 
 	/* Authentication first, as a protectedProcedure's middleware runs
@@ -194,6 +290,7 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 
 	switch ((ds = db_fetch(svc->db, course, rc->id.user_id, &row))) {
 	case DB_OK:
+		svc->clock_offset_ms = row.now_ms - realtime_ms();
 		break;
 	case DB_NOT_FOUND:
 		trpc_fail(out, TRPC_NOT_FOUND, MSG_NOT_FOUND);
@@ -215,14 +312,14 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 		    row.allowed, monotonic_ms());
 	if (!row.allowed) {
 		trpc_fail(out, TRPC_FORBIDDEN, MSG_FORBIDDEN);
-	} else if (!build_status(&row, rc->lang, out)) {
+	} else if (!build_status(&row, rc->lang, out, &eta)) {
 		buf_reset(&out->data);
 		trpc_fail(out, TRPC_INTERNAL_SERVER_ERROR, MSG_INTERNAL);
 	} else {
 		out->ok = true;
 		cache_course_put(svc->cache, row.id, (int)rc->lang, row.owner,
 		    row.has_org ? row.org : NULL, out->data.data,
-		    out->data.len, monotonic_ms());
+		    out->data.len, &eta, monotonic_ms());
 	}
 	db_row_release(&row);
 }
@@ -268,7 +365,9 @@ operational(struct service *svc, const struct http_req *req,
 		metrics_render(&resp->body);
 	} else if (db_ping(svc->db) == DB_OK) {
 		http_resp_header(resp, "Content-Type", "application/json");
-		buf_puts(&resp->body, "{\"status\":\"ok\"}");
+		buf_printf(&resp->body, "{\"status\":\"ok\",\"cache\":\"%s\"}",
+		    svc->cache == NULL ? "off" :
+		    db_notify_mode(svc->db) == DBN_LISTENING ? "exact" : "ttl");
 	} else {
 		resp->status = 503;
 		http_resp_header(resp, "Content-Type", "application/json");
@@ -301,10 +400,13 @@ service_init(struct service *svc, const struct settings *set)
 	dc.connect_timeout = (int)set->db_connect_timeout;
 	dc.statement_timeout_ms = (int)set->db_statement_timeout_ms;
 	dc.prepare = set->db_prepare != 0;
+	dc.listen = set->cache_ttl_ms > 0 && set->cache_entries > 0 &&
+	    set->cache_notify != 0;
 	if ((svc->db = db_new(&dc)) == NULL)
 		return -1;
-	if (set->cache_ttl_ms > 0 &&
-	    (svc->cache = cache_new(CACHE_SLOTS, set->cache_ttl_ms)) == NULL) {
+	if (set->cache_ttl_ms > 0 && set->cache_entries > 0 &&
+	    (svc->cache = cache_new((size_t)set->cache_entries,
+	    set->cache_ttl_ms)) == NULL) {
 		db_free(svc->db);
 		return -1;
 	}

@@ -21,6 +21,8 @@ struct service {
 	struct db		*db;
 	struct cache		*cache;
 	struct auth_cache	*tokens;
+	unsigned		 cache_epoch;	/* db_epoch() the cache is of */
+	int64_t			 clock_offset_ms; /* database clock - ours */
 };
 
 /* Set up from settings (no database connection yet). 0, or -1 on ENOMEM. */
@@ -29,6 +31,9 @@ void	 service_free(struct service *);
 /* Answer one request into resp. Never fails as a whole. */
 void	 service_handle(struct service *, const struct http_req *,
 	    struct http_resp *);
+/* Between requests (the accept loop's idle tick): apply the change
+ * notifications that arrived, so the server's queue never waits for us. */
+void	 service_idle(struct service *);
 /* Connect and prepare now; 0 when fine, else -1 with a message in err. */
 int	 service_check(struct service *, char *err, size_t errlen);
 
