@@ -2,14 +2,22 @@
  * exact by invalidation or limited in time. */
 #include "config.h"
 
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cache.h"
 
 struct cache_member {
 	char	 user[UUID_STRLEN + 1];
 	char	 org[UUID_STRLEN + 1];
+	uint64_t key;
 	bool	 member;
 	bool	 used;
 	int64_t	 at_ms;
@@ -23,6 +31,7 @@ struct cache {
 	uint64_t		 tick;
 	struct cache_course	*courses;	/* sets * CACHE_WAYS */
 	struct cache_member	*members;
+	struct cache_seen	*seen;		/* shared, or NULL */
 };
 
 /* FNV-1a over one or two strings. */
@@ -125,6 +134,123 @@ member_set(const struct cache *c, const char *user, const char *org)
 	return &c->members[(hash2(user, org) & (c->sets - 1)) * CACHE_WAYS];
 }
 
+/* Keys of the shared table: courses and memberships apart. */
+static uint64_t
+course_key(const char *course)
+{
+	return hash2(course, NULL) | 1;
+}
+
+static uint64_t
+member_key(const char *user, const char *org)
+{
+	return hash2(user, org) & ~(uint64_t)1;
+}
+
+static struct cache_seen *
+seen_slot(const struct cache *c, uint64_t key)
+{
+	return &c->seen[(key >> 17) % CACHE_SEEN_SLOTS];
+}
+
+/* Has another worker read key as another version since at_ms? */
+static bool
+seen_newer(const struct cache *c, uint64_t key, uint32_t ver, int64_t at_ms)
+{
+	struct cache_seen	*s;
+	uint64_t		 k, v, v2;
+
+	if (c->seen == NULL)
+		return false;
+	s = seen_slot(c, key);
+	v = __atomic_load_n(&s->val, __ATOMIC_ACQUIRE);
+	k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
+	v2 = __atomic_load_n(&s->val, __ATOMIC_ACQUIRE);
+	if (k != key)
+		return false;
+	if (v != v2)
+		return true;	/* being written: take it as news */
+	return (uint32_t)v != ver &&
+	    (int32_t)((uint32_t)(v >> 32) - (uint32_t)at_ms) >= 0;
+}
+
+static void
+seen_put(const struct cache *c, uint64_t key, uint32_t ver, int64_t done_ms)
+{
+	struct cache_seen *s;
+
+	if (c->seen == NULL)
+		return;
+	s = seen_slot(c, key);
+	__atomic_store_n(&s->key, key, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->val, (uint64_t)(uint32_t)done_ms << 32 | ver,
+	    __ATOMIC_RELEASE);
+}
+
+void
+cache_share(struct cache *c, struct cache_seen *seen)
+{
+	if (c != NULL)
+		c->seen = seen;
+}
+
+void
+cache_course_seen(struct cache *c, const char *course, uint32_t ver,
+    int64_t done_ms)
+{
+	if (c != NULL)
+		seen_put(c, course_key(course), ver, done_ms);
+}
+
+void
+cache_member_seen(struct cache *c, const char *user, const char *org,
+    bool member, int64_t done_ms)
+{
+	if (c != NULL)
+		seen_put(c, member_key(user, org), member ? 1 : 2, done_ms);
+}
+
+/*
+ * The table lives in POSIX shared memory named after the user and the
+ * listening socket's address, so the workers of one deployment (a pool,
+ * spawn-fcgi's children) find the same one, and a restart reuses it.
+ * What an older run left there is harmless: its times are in the past.
+ */
+struct cache_seen *
+cache_seen_map(int listen_fd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss);
+	struct stat		 st;
+	char			 name[128];
+	const unsigned char	*p = (const unsigned char *)&ss;
+	uint64_t		 h = UINT64_C(14695981039346656037);
+	size_t			 size = CACHE_SEEN_SLOTS * sizeof(struct cache_seen);
+	void			*m;
+	int			 fd;
+	socklen_t		 i;
+
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(listen_fd, (struct sockaddr *)&ss, &sl) != 0)
+		return NULL;
+	for (i = 0; i < sl && i < (socklen_t)sizeof(ss); i++)
+		h = (h ^ p[i]) * UINT64_C(1099511628211);
+	snprintf(name, sizeof(name), "/coursegen-status.%lu.%016llx",
+	    (unsigned long)getuid(), (unsigned long long)h);
+	if ((fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return NULL;
+	/* Made by someone else (it is a shared namespace): not ours. */
+	if (fstat(fd, &st) != 0 || st.st_uid != getuid() ||
+	    (st.st_mode & 077) != 0 ||
+	    ((size_t)st.st_size != size && ftruncate(fd, (off_t)size) != 0)) {
+		close(fd);
+		return NULL;
+	}
+	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	return m == MAP_FAILED ? NULL : m;
+}
+
 const struct cache_course *
 cache_course_get(struct cache *c, const char *course, int lang,
     int64_t now_ms)
@@ -138,7 +264,8 @@ cache_course_get(struct cache *c, const char *course, int lang,
 	for (w = 0; w < CACHE_WAYS; w++, e++)
 		if (e->used && e->lang == lang &&
 		    memcmp(e->course, course, UUID_STRLEN) == 0) {
-			if (!fresh(c, e->at_ms, now_ms))
+			if (!fresh(c, e->at_ms, now_ms) ||
+			    seen_newer(c, e->key, e->ver, e->at_ms))
 				return NULL;
 			e->tick = ++c->tick;
 			return e;
@@ -149,7 +276,7 @@ cache_course_get(struct cache *c, const char *course, int lang,
 void
 cache_course_put(struct cache *c, const char *course, int lang,
     const char *owner, const char *org, const char *data, size_t len,
-    const struct cache_eta *eta, int64_t now_ms)
+    const struct cache_eta *eta, uint32_t ver, int64_t now_ms)
 {
 	struct cache_course	*set, *e = NULL;
 	char			*p;
@@ -195,6 +322,8 @@ cache_course_put(struct cache *c, const char *course, int lang,
 		e->eta = *eta;
 	else
 		memset(&e->eta, 0, sizeof(e->eta));
+	e->key = course_key(course);
+	e->ver = ver;
 	e->at_ms = now_ms;
 	e->tick = ++c->tick;
 	e->used = true;
@@ -213,7 +342,8 @@ cache_member_get(struct cache *c, const char *user, const char *org,
 	for (w = 0; w < CACHE_WAYS; w++, e++)
 		if (e->used && memcmp(e->user, user, UUID_STRLEN) == 0 &&
 		    memcmp(e->org, org, UUID_STRLEN) == 0) {
-			if (!fresh(c, e->at_ms, now_ms))
+			if (!fresh(c, e->at_ms, now_ms) ||
+			    seen_newer(c, e->key, e->member ? 1 : 2, e->at_ms))
 				return -1;
 			e->tick = ++c->tick;
 			return e->member ? 1 : 0;
@@ -248,6 +378,7 @@ cache_member_put(struct cache *c, const char *user, const char *org,
 	}
 	memcpy(e->user, user, UUID_STRLEN + 1);
 	memcpy(e->org, org, UUID_STRLEN + 1);
+	e->key = member_key(user, org);
 	e->member = member;
 	e->at_ms = now_ms;
 	e->tick = ++c->tick;

@@ -42,7 +42,9 @@ struct cache_course {
 	size_t		 len;
 	size_t		 cap;
 	struct cache_eta eta;
-	int64_t		 at_ms;		/* monotonic time it was stored */
+	uint64_t	 key;		/* hash of the course id */
+	uint32_t	 ver;		/* hash of the row as read */
+	int64_t		 at_ms;		/* monotonic time its read began */
 	uint64_t	 tick;		/* last use, for eviction */
 	bool		 used;
 };
@@ -66,10 +68,11 @@ bool	 cache_is_exact(const struct cache *);
 const struct cache_course *cache_course_get(struct cache *,
 	    const char *course, int lang, int64_t now_ms);
 /* Store a course's rendered result (eta may be NULL: nothing depends on
- * the time). Silently skipped on ENOMEM. */
+ * the time); ver identifies the row's content, now_ms is when the read
+ * began. Silently skipped on ENOMEM. */
 void	 cache_course_put(struct cache *, const char *course, int lang,
 	    const char *owner, const char *org, const char *data, size_t len,
-	    const struct cache_eta *eta, int64_t now_ms);
+	    const struct cache_eta *eta, uint32_t ver, int64_t now_ms);
 /* Membership of user in org: 1 member, 0 not, -1 unknown or stale. */
 int	 cache_member_get(struct cache *, const char *user, const char *org,
 	    int64_t now_ms);
@@ -88,6 +91,30 @@ void	 cache_flush(struct cache *);
  * understood must not leave a stale entry. Returns true when it flushed.
  */
 bool	 cache_apply_notice(struct cache *, const char *payload);
+/*
+ * What the workers have read lately, shared between them: each slot says
+ * "course K (or membership K) was read as version V by a read that ended
+ * at T". An entry whose read began before T and that holds another
+ * version is stale: another worker has seen a change this one's
+ * notification has not brought yet (the notifications reach each worker's
+ * connection at its own pace). So no client sees a state and then an
+ * older one. Entries of the slot table are only hints: a torn or
+ * overwritten slot costs a read, or leaves the entry to its notification.
+ */
+struct cache_seen {
+	uint64_t	 key;
+	uint64_t	 val;		/* T (ms, low 32 bits) << 32 | V */
+};
+#define CACHE_SEEN_SLOTS 8192
+/* Map the table shared by the workers on listen_fd (named after its
+ * address and the user), or NULL. */
+struct cache_seen *cache_seen_map(int listen_fd);
+void	 cache_share(struct cache *, struct cache_seen *);
+/* Publish a read (done_ms: when it ended). */
+void	 cache_course_seen(struct cache *, const char *course, uint32_t ver,
+	    int64_t done_ms);
+void	 cache_member_seen(struct cache *, const char *user, const char *org,
+	    bool member, int64_t done_ms);
 /* Bytes held (entries and rendered texts), for the documentation. */
 size_t	 cache_bytes(const struct cache *);
 

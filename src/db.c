@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,20 +217,40 @@ db_epoch(const struct db *db)
 void
 db_drain(struct db *db, void (*fn)(void *, const char *), void *arg)
 {
-	PGnotify *n;
+	struct pollfd	 pfd;
+	PGnotify	*n;
+	int		 rounds;
 
 	if (db->conn == NULL || db->notify != DBN_LISTENING)
 		return;
-	/* libpq's socket is non-blocking: nothing waits here. */
-	if (PQconsumeInput(db->conn) == 0) {
-		char msg[256];
+	/*
+	 * One poll when nothing came (the common case). Else read until the
+	 * socket is empty: a terminated backend sends its FATAL message and
+	 * then closes, and the close is what must be seen now.
+	 */
+	pfd.fd = PQsocket(db->conn);
+	pfd.events = POLLIN;
+	for (rounds = 0; rounds < 64; rounds++) {
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) <= 0)
+			break;
+		if (PQconsumeInput(db->conn) == 0 ||
+		    PQstatus(db->conn) != CONNECTION_OK) {
+			char msg[256];
 
-		first_line(PQerrorMessage(db->conn), msg, sizeof(msg));
-		log_msg(LOG_LVL_WARN, "database connection lost while idle "
-		    "(%s)", msg);
-		db_disconnect(db);
-		return;
+			first_line(PQerrorMessage(db->conn), msg, sizeof(msg));
+			log_msg(LOG_LVL_WARN, "database connection lost while "
+			    "idle (%s)", msg);
+			db_disconnect(db);
+			return;
+		}
+		while ((n = PQnotifies(db->conn)) != NULL) {
+			if (strcmp(n->relname, DB_NOTIFY_CHANNEL) == 0)
+				fn(arg, n->extra);
+			PQfreemem(n);
+		}
 	}
+	/* Notifications libpq read along with a query's result. */
 	while ((n = PQnotifies(db->conn)) != NULL) {
 		if (strcmp(n->relname, DB_NOTIFY_CHANNEL) == 0)
 			fn(arg, n->extra);

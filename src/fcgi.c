@@ -174,6 +174,7 @@ fcgi_run(struct service *svc, int listen_fd, long long max_requests,
 	/* TCP connections inherit the timeout from the listening socket. */
 	inherits = getsockname(listen_fd, (struct sockaddr *)&ss, &sslen) == 0 &&
 	    ss.ss_family != AF_UNIX;
+	service_share(svc, listen_fd);
 	http_resp_init(&resp);
 	buf_init(&out);
 	sigprocmask(SIG_BLOCK, hold, NULL);

@@ -71,19 +71,19 @@ on_notice(void *arg, const char *payload)
 
 /*
  * Bring the cache up to date before it answers: apply the notifications
- * that arrived (no waiting), flush when the connection was opened or lost
- * since (some may have been missed), and keep entries until invalidated
- * only while notifications arrive; else they expire after CACHE_TTL_MS.
+ * that arrived (no waiting: cache_sync), flush when the connection was
+ * opened or lost since (some may have been missed: cache_adopt), and keep
+ * entries until invalidated only while notifications arrive; else they
+ * expire after CACHE_TTL_MS. After a read, only cache_adopt runs before
+ * the row is stored: a notification that came with the result may be of
+ * a change the row does not show yet, and must be applied after the put.
  */
 static void
-cache_sync(struct service *svc)
+cache_adopt(struct service *svc)
 {
 	enum db_notify	 n;
 	unsigned	 epoch;
 
-	if (svc->cache == NULL)
-		return;
-	db_drain(svc->db, on_notice, svc);
 	if ((epoch = db_epoch(svc->db)) != svc->cache_epoch) {
 		svc->cache_epoch = epoch;
 		cache_flush(svc->cache);
@@ -96,10 +96,58 @@ cache_sync(struct service *svc)
 	}
 }
 
+static void
+cache_sync(struct service *svc)
+{
+	if (svc->cache == NULL)
+		return;
+	db_drain(svc->db, on_notice, svc);
+	cache_adopt(svc);
+}
+
 void
 service_idle(struct service *svc)
 {
 	cache_sync(svc);
+}
+
+void
+service_share(struct service *svc, int listen_fd)
+{
+	struct cache_seen *seen;
+
+	if (svc->cache == NULL)
+		return;
+	if ((seen = cache_seen_map(listen_fd)) == NULL)
+		log_msg(LOG_LVL_WARN, "status cache: no shared memory for the "
+		    "workers' reads (shm_open); each worker keeps only its "
+		    "own order");
+	cache_share(svc->cache, seen);
+}
+
+/* What identifies the row's content (FNV-1a over the fields read). */
+static uint32_t
+row_version(const struct db_row *row)
+{
+	uint64_t	 h = UINT64_C(14695981039346656037);
+	const char	*parts[5];
+	int64_t		 nums[2] = { row->created_ms, row->updated_ms };
+	size_t		 i, j, n;
+
+	parts[0] = row->owner;
+	parts[1] = row->has_org ? row->org : "-";
+	parts[2] = row->status_null ? "\x01" : row->status;
+	parts[3] = row->meta != NULL ? row->meta : "\x01";
+	parts[4] = (const char *)nums;
+	for (i = 0; i < 5; i++) {
+		n = i == 3 && row->meta != NULL ? row->meta_len :
+		    i == 4 ? sizeof(nums) : strlen(parts[i]);
+		for (j = 0; j < n; j++)
+			h = (h ^ (unsigned char)parts[i][j]) *
+			    UINT64_C(1099511628211);
+		h = (h ^ 0xff) * UINT64_C(1099511628211);
+	}
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 /* The cached answer, with its time-dependent field computed now by the
@@ -140,7 +188,6 @@ try_cache(struct reqctx *rc, const char *course, struct trpc_result *out)
 	int64_t				 now = monotonic_ms();
 	int				 m;
 
-	cache_sync(rc->svc);
 	if ((e = cache_course_get(rc->svc->cache, course, (int)rc->lang,
 	    now)) == NULL) {
 		if (rc->svc->cache != NULL)
@@ -258,6 +305,8 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 	struct db_row	 row;
 	struct cache_eta eta;
 	enum db_status	 ds;
+	int64_t		 t0, t1;
+	uint32_t	 ver;
 
 	/* Authentication first, as a protectedProcedure's middleware runs
 	 * before its input parser. */
@@ -288,11 +337,16 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 	if (try_cache(rc, course, out))
 		return;
 
-	switch ((ds = db_fetch(svc->db, course, rc->id.user_id, &row))) {
+	t0 = monotonic_ms();
+	ds = db_fetch(svc->db, course, rc->id.user_id, &row);
+	t1 = monotonic_ms();
+	switch (ds) {
 	case DB_OK:
 		svc->clock_offset_ms = row.now_ms - realtime_ms();
 		break;
 	case DB_NOT_FOUND:
+		/* Gone: other workers must not answer from an older read. */
+		cache_course_seen(svc->cache, course, 0, t1);
 		trpc_fail(out, TRPC_NOT_FOUND, MSG_NOT_FOUND);
 		return;
 	case DB_UNAVAILABLE:
@@ -305,11 +359,20 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 		trpc_fail(out, TRPC_INTERNAL_SERVER_ERROR, MSG_INTERNAL);
 		return;
 	}
+	/* A reconnect in db_fetch listened before it read: the row is good
+	 * for the new connection's cache. */
+	if (svc->cache != NULL)
+		cache_adopt(svc);
 	/* Remember the membership verdict (not for the owner, whose access
 	 * never depends on it). */
-	if (row.has_org && strcmp(row.owner, rc->id.user_id) != 0)
+	if (row.has_org && strcmp(row.owner, rc->id.user_id) != 0) {
 		cache_member_put(svc->cache, rc->id.user_id, row.org,
-		    row.allowed, monotonic_ms());
+		    row.allowed, t0);
+		cache_member_seen(svc->cache, rc->id.user_id, row.org,
+		    row.allowed, t1);
+	}
+	ver = row_version(&row);
+	cache_course_seen(svc->cache, row.id, ver, t1);
 	if (!row.allowed) {
 		trpc_fail(out, TRPC_FORBIDDEN, MSG_FORBIDDEN);
 	} else if (!build_status(&row, rc->lang, out, &eta)) {
@@ -319,7 +382,7 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 		out->ok = true;
 		cache_course_put(svc->cache, row.id, (int)rc->lang, row.owner,
 		    row.has_org ? row.org : NULL, out->data.data,
-		    out->data.len, &eta, monotonic_ms());
+		    out->data.len, &eta, ver, t0);
 	}
 	db_row_release(&row);
 }
@@ -433,6 +496,8 @@ service_handle(struct service *svc, const struct http_req *req,
 	int64_t		 t0 = monotonic_us();
 	char		 m[16], p[160];
 
+	/* Before anything is answered: the changes notified so far. */
+	cache_sync(svc);
 	if (operational(svc, req, resp))
 		return;
 	memset(&rc, 0, sizeof(rc));

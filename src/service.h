@@ -31,6 +31,9 @@ void	 service_free(struct service *);
 /* Answer one request into resp. Never fails as a whole. */
 void	 service_handle(struct service *, const struct http_req *,
 	    struct http_resp *);
+/* Share what this worker reads with the other workers on the same
+ * listening socket (the cache's order guard). */
+void	 service_share(struct service *, int listen_fd);
 /* Between requests (the accept loop's idle tick): apply the change
  * notifications that arrived, so the server's queue never waits for us. */
 void	 service_idle(struct service *);

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cache.h"
@@ -21,7 +22,7 @@ START_TEST(test_off)
 	ck_assert_ptr_null(cache_new(16, 0));
 	ck_assert_ptr_null(cache_course_get(NULL, C1, 0, 0));
 	ck_assert_int_eq(cache_member_get(NULL, U1, O1, 0), -1);
-	cache_course_put(NULL, C1, 0, U1, NULL, "x", 1, NULL, 0); /* no crash */
+	cache_course_put(NULL, C1, 0, U1, NULL, "x", 1, NULL, 0, 0); /* no crash */
 	ck_assert(!cache_apply_notice(NULL, "*"));
 	cache_flush(NULL);
 }
@@ -32,7 +33,7 @@ START_TEST(test_course_ttl)
 	struct cache *c = cache_new(16, 1000);
 	const struct cache_course *e;
 
-	cache_course_put(c, C1, 0, U1, O1, "{\"a\":1}", 7, NULL, 5000);
+	cache_course_put(c, C1, 0, U1, O1, "{\"a\":1}", 7, NULL, 0, 5000);
 	e = cache_course_get(c, C1, 0, 5000);
 	ck_assert_ptr_nonnull(e);
 	ck_assert_str_eq(e->data, "{\"a\":1}");
@@ -61,8 +62,8 @@ START_TEST(test_collision)
 	for (i = 0; i < 8; i++)
 		snprintf(id[i], sizeof(id[i]),
 		    "d0000000-0000-0000-0000-00000000000%d", i);
-	cache_course_put(c, C1, 0, U1, NULL, "one", 3, NULL, 0);
-	cache_course_put(c, C2, 0, U2, NULL, "two-longer", 10, NULL, 0);
+	cache_course_put(c, C1, 0, U1, NULL, "one", 3, NULL, 0, 0);
+	cache_course_put(c, C2, 0, U2, NULL, "two-longer", 10, NULL, 0, 0);
 	e = cache_course_get(c, C2, 0, 1);
 	ck_assert_ptr_nonnull(e);
 	ck_assert_str_eq(e->data, "two-longer");
@@ -70,7 +71,7 @@ START_TEST(test_collision)
 	ck_assert_str_eq(cache_course_get(c, C1, 0, 1)->data, "one");
 	/* fill the set: C2, then C1 were used last; id[2..4] are newer */
 	for (i = 2; i < 5; i++)
-		cache_course_put(c, id[i], 0, U1, NULL, "n", 1, NULL, 2);
+		cache_course_put(c, id[i], 0, U1, NULL, "n", 1, NULL, 0, 2);
 	ck_assert_ptr_nonnull(cache_course_get(c, C1, 0, 3));
 	ck_assert_ptr_null(cache_course_get(c, C2, 0, 3));	/* evicted */
 	for (i = 2; i < 5; i++)
@@ -93,7 +94,7 @@ START_TEST(test_bounded)
 
 	for (i = 0; i < 10000; i++) {
 		snprintf(id, sizeof(id), "c0000000-0000-0000-0000-%012d", i);
-		cache_course_put(c, id, 0, U1, NULL, "0123456789", 10, NULL, 0);
+		cache_course_put(c, id, 0, U1, NULL, "0123456789", 10, NULL, 0, 0);
 		if (i == 4999)
 			full = cache_bytes(c);
 	}
@@ -116,7 +117,7 @@ START_TEST(test_exact)
 	ck_assert(!cache_is_exact(c));
 	cache_set_exact(c, true);
 	ck_assert(cache_is_exact(c));
-	cache_course_put(c, C1, 0, U1, O1, "x", 1, NULL, 0);
+	cache_course_put(c, C1, 0, U1, O1, "x", 1, NULL, 0, 0);
 	cache_member_put(c, U1, O1, true, 0);
 	ck_assert_ptr_nonnull(cache_course_get(c, C1, 0, 86400000));
 	ck_assert_int_eq(cache_member_get(c, U1, O1, 86400000), 1);
@@ -160,9 +161,9 @@ START_TEST(test_notice)
 		struct cache *c = cache_new(16, 1000);
 
 		cache_set_exact(c, true);
-		cache_course_put(c, C1, 0, U1, O1, "1", 1, NULL, 0);
-		cache_course_put(c, C1, 1, U1, O1, "1", 1, NULL, 0);
-		cache_course_put(c, C2, 0, U1, O1, "2", 1, NULL, 0);
+		cache_course_put(c, C1, 0, U1, O1, "1", 1, NULL, 0, 0);
+		cache_course_put(c, C1, 1, U1, O1, "1", 1, NULL, 0, 0);
+		cache_course_put(c, C2, 0, U1, O1, "2", 1, NULL, 0, 0);
 		cache_member_put(c, U1, O1, true, 0);
 		cache_member_put(c, U2, O1, false, 0);
 		ck_assert_msg(cache_apply_notice(c, t[i].payload) ==
@@ -189,14 +190,14 @@ START_TEST(test_eta)
 	struct cache_eta		 eta = { true, 2, 4, 10.0, 123 };
 	const struct cache_course	*e;
 
-	cache_course_put(c, C1, 0, U1, O1, "ab12cd", 6, &eta, 0);
+	cache_course_put(c, C1, 0, U1, O1, "ab12cd", 6, &eta, 0, 0);
 	e = cache_course_get(c, C1, 0, 0);
 	ck_assert(e->eta.set);
 	ck_assert_uint_eq(e->eta.at, 2);
 	ck_assert_uint_eq(e->eta.end, 4);
 	ck_assert_int_eq(e->eta.created_ms, 123);
 	eta.end = 7;
-	cache_course_put(c, C1, 0, U1, O1, "ab12cd", 6, &eta, 0);
+	cache_course_put(c, C1, 0, U1, O1, "ab12cd", 6, &eta, 0, 0);
 	ck_assert(!cache_course_get(c, C1, 0, 0)->eta.set);
 	cache_free(c);
 }
@@ -217,6 +218,47 @@ START_TEST(test_member)
 }
 END_TEST
 
+/* The workers' shared table: another worker's newer read makes an older
+ * entry stale, the same version or an earlier read does not. */
+START_TEST(test_seen)
+{
+	struct cache_seen	*tbl = calloc(CACHE_SEEN_SLOTS, sizeof(*tbl));
+	struct cache		*a = cache_new(16, 1000), *b = cache_new(16, 1000);
+
+	cache_share(a, tbl);
+	cache_share(b, tbl);
+	cache_set_exact(a, true);
+	cache_set_exact(b, true);
+	/* b read version 1 at 100..110, a read version 2 at 200..210 */
+	cache_course_put(b, C1, 0, U1, O1, "v1", 2, NULL, 1, 100);
+	cache_course_seen(b, C1, 1, 110);
+	ck_assert_ptr_nonnull(cache_course_get(b, C1, 0, 150));
+	cache_course_put(a, C1, 0, U1, O1, "v2", 2, NULL, 2, 200);
+	cache_course_seen(a, C1, 2, 210);
+	ck_assert_ptr_null(cache_course_get(b, C1, 0, 220));
+	ck_assert_ptr_nonnull(cache_course_get(a, C1, 0, 220));
+	/* b reads again (version 2): both answer */
+	cache_course_put(b, C1, 0, U1, O1, "v2", 2, NULL, 2, 230);
+	cache_course_seen(b, C1, 2, 240);
+	ck_assert_ptr_nonnull(cache_course_get(b, C1, 0, 250));
+	ck_assert_ptr_nonnull(cache_course_get(a, C1, 0, 250));
+	/* an entry read after the other's read ended is not affected */
+	cache_course_put(b, C2, 0, U1, O1, "x", 1, NULL, 7, 300);
+	cache_course_seen(a, C2, 8, 299);
+	ck_assert_ptr_nonnull(cache_course_get(b, C2, 0, 310));
+	/* memberships likewise */
+	cache_member_put(b, U1, O1, true, 100);
+	cache_member_seen(a, U1, O1, false, 150);
+	ck_assert_int_eq(cache_member_get(b, U1, O1, 160), -1);
+	cache_member_put(b, U2, O1, true, 100);
+	cache_member_seen(a, U2, O1, true, 150);
+	ck_assert_int_eq(cache_member_get(b, U2, O1, 160), 1);
+	cache_free(a);
+	cache_free(b);
+	free(tbl);
+}
+END_TEST
+
 static void
 add_tests(TCase *tc)
 {
@@ -228,4 +270,5 @@ add_tests(TCase *tc)
 	tcase_add_test(tc, test_exact);
 	tcase_add_test(tc, test_notice);
 	tcase_add_test(tc, test_eta);
+	tcase_add_test(tc, test_seen);
 }
