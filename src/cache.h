@@ -20,7 +20,7 @@
 
 #include "text.h"
 
-#define CACHE_WAYS	4
+#define CACHE_WAYS	8
 
 /* What the answer's time-dependent field (estimatedRemainingSeconds) is
  * computed from, and where its value sits in the rendered text. */

@@ -56,12 +56,12 @@ START_TEST(test_collision)
 {
 	struct cache		*c = cache_new(1, 1000);
 	const struct cache_course *e;
-	char			 id[8][UUID_STRLEN + 1];
+	char			 id[CACHE_WAYS + 1][UUID_STRLEN + 1];
 	int			 i;
 
-	for (i = 0; i < 8; i++)
+	for (i = 0; i <= CACHE_WAYS; i++)
 		snprintf(id[i], sizeof(id[i]),
-		    "d0000000-0000-0000-0000-00000000000%d", i);
+		    "d0000000-0000-0000-0000-0000000000%02d", i);
 	cache_course_put(c, C1, 0, U1, NULL, "one", 3, NULL, 0, 0);
 	cache_course_put(c, C2, 0, U2, NULL, "two-longer", 10, NULL, 0, 0);
 	e = cache_course_get(c, C2, 0, 1);
@@ -69,12 +69,13 @@ START_TEST(test_collision)
 	ck_assert_str_eq(e->data, "two-longer");
 	ck_assert(!e->has_org);
 	ck_assert_str_eq(cache_course_get(c, C1, 0, 1)->data, "one");
-	/* fill the set: C2, then C1 were used last; id[2..4] are newer */
-	for (i = 2; i < 5; i++)
+	/* fill the set and one more: C2, then C1 were used last; id[2..]
+	 * are newer, so C2 goes */
+	for (i = 2; i <= CACHE_WAYS; i++)
 		cache_course_put(c, id[i], 0, U1, NULL, "n", 1, NULL, 0, 2);
 	ck_assert_ptr_nonnull(cache_course_get(c, C1, 0, 3));
 	ck_assert_ptr_null(cache_course_get(c, C2, 0, 3));	/* evicted */
-	for (i = 2; i < 5; i++)
+	for (i = 2; i <= CACHE_WAYS; i++)
 		ck_assert_ptr_nonnull(cache_course_get(c, id[i], 0, 3));
 	cache_member_put(c, U1, O1, true, 0);
 	cache_member_put(c, U2, O1, false, 0);
