@@ -19,21 +19,37 @@
 -- another session can cost it a few database reads, never a wrong answer.
 --
 -- The trigger functions are not SECURITY DEFINER: they run as the writer and only
--- call pg_notify (EXECUTE granted to PUBLIC by PostgreSQL itself). They live in the
--- schema `coursegen` (created here when missing), with a pinned search_path; EXECUTE
--- on them is revoked from PUBLIC and from Supabase's API roles (a trigger function
--- cannot be called directly anyway). When the role coursegen_owner exists and the
--- applying role may act as it, it becomes their owner.
+-- call pg_notify (EXECUTE granted to PUBLIC by PostgreSQL itself); firing a trigger
+-- checks no privilege of the writer on them. They live in the schema `coursegen`
+-- (created here when missing), with a pinned search_path, and are created as
+-- coursegen_owner when that role exists and the applying role is a member of it;
+-- EXECUTE on them is revoked from PUBLIC and from Supabase's API roles (a trigger
+-- function cannot be called directly anyway). The triggers are created as the
+-- applying role, which must own the tables; no superuser.
 --
 -- One transaction, with a lock_timeout (CREATE TRIGGER briefly locks the tables
--- against writes); applying the file again replaces everything and changes nothing.
--- Needs: CREATE on the database (or an existing schema coursegen with CREATE on it)
--- and ownership of both tables; no superuser.
+-- against writes; psql -v lock_timeout=2s changes the default 5s); applying the file
+-- again replaces everything and changes nothing.
+
+\if :{?lock_timeout}
+\else
+\set lock_timeout '5s'
+\endif
 
 BEGIN;
-SET LOCAL lock_timeout = '5s';
+SET LOCAL lock_timeout = :'lock_timeout';
 
 CREATE SCHEMA IF NOT EXISTS coursegen;
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'coursegen_owner')
+       AND pg_catalog.pg_has_role(current_user, 'coursegen_owner', 'MEMBER')
+       AND pg_catalog.has_schema_privilege('coursegen_owner', 'coursegen', 'CREATE') THEN
+        SET LOCAL ROLE coursegen_owner;
+    END IF;
+END
+$$;
 
 CREATE OR REPLACE FUNCTION coursegen.notify_courses()
 RETURNS trigger
@@ -150,6 +166,9 @@ COMMENT ON FUNCTION coursegen.notify_courses() IS
 COMMENT ON FUNCTION coursegen.notify_memberships() IS
     'Trigger: announces changed memberships on channel coursegen_status (006-notify.sql).';
 
+-- Triggers are the table owner's business.
+RESET ROLE;
+
 -- Transition tables allow one event per trigger, hence one trigger per event.
 DROP TRIGGER IF EXISTS coursegen_notify_insert ON public.courses;
 DROP TRIGGER IF EXISTS coursegen_notify_update ON public.courses;
@@ -196,11 +215,9 @@ BEGIN
                 'coursegen.notify_memberships() FROM %I', r);
         END IF;
     END LOOP;
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'coursegen_owner')
-       AND pg_catalog.pg_has_role(current_user, 'coursegen_owner', 'USAGE')
-       AND pg_catalog.has_schema_privilege('coursegen_owner', 'coursegen', 'CREATE') THEN
-        ALTER FUNCTION coursegen.notify_courses() OWNER TO coursegen_owner;
-        ALTER FUNCTION coursegen.notify_memberships() OWNER TO coursegen_owner;
+    -- The schema's own lock-down (sql/001-schema.sql), where it exists.
+    IF pg_catalog.to_regprocedure('coursegen.revoke_api_access()') IS NOT NULL THEN
+        PERFORM coursegen.revoke_api_access();
     END IF;
 END
 $$;
