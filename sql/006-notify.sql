@@ -11,10 +11,17 @@
 --        (up to 100 pairs)
 --   *                                               a table was truncated: forget all
 -- An UPDATE that changes none of those columns (a title, a member's role) announces
--- nothing. The triggers are statement-level with transition tables: one bulk UPDATE
--- of many rows costs one trigger call and one notification per 200 rows, not one per
--- row, and every writer is caught (the worker API of 004-worker-api.sql, a plain
--- UPDATE by the platform's code, a bulk UPDATE, DELETE, TRUNCATE). The service treats
+-- nothing. Every writer is caught: the worker API of 004-worker-api.sql, a plain
+-- UPDATE by the platform's code, a bulk UPDATE, INSERT, DELETE, TRUNCATE.
+-- The UPDATE of courses (the frequent write: one row per worker API call) has a
+-- row-level trigger whose WHEN clause compares the read columns in the executor, so
+-- an unrelated update costs no function call; a statement-level trigger with
+-- transition tables cost the worker API about half its calls per second (its query
+-- is planned again on every statement; bench/notify_cost.py). A bulk UPDATE then
+-- sends one notification per row (PostgreSQL drops duplicates within a transaction).
+-- INSERT and DELETE of courses and every write to user_organizations are
+-- statement-level with transition tables: one bulk INSERT or DELETE sends one
+-- notification per 200 courses (100 memberships), not one per row. The service treats
 -- any payload it does not understand as "forget everything", so a stray NOTIFY by
 -- another session can cost it a few database reads, never a wrong answer.
 --
@@ -78,28 +85,25 @@ BEGIN
         LOOP
             PERFORM pg_catalog.pg_notify('coursegen_status', payload);
         END LOOP;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- One updated course row: its id (both ids if the id itself changed). The trigger's
+-- WHEN clause has already checked that a column the service reads changed, so the
+-- function is called only then.
+CREATE OR REPLACE FUNCTION coursegen.notify_course_row()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.id = OLD.id THEN
+        PERFORM pg_catalog.pg_notify('coursegen_status', 'c:' || OLD.id::text);
     ELSE
-        -- Rows whose read columns changed, by old id and by new id (an id itself
-        -- may change).
-        FOR payload IN
-            SELECT 'c:' || pg_catalog.string_agg(id::text, ',')
-            FROM (SELECT id, pg_catalog.row_number() OVER () - 1 AS rn
-                  FROM (SELECT o.id FROM old_rows o LEFT JOIN new_rows n ON n.id = o.id
-                        WHERE n.id IS NULL
-                           OR (o.user_id, o.organization_id, o.generation_status,
-                               o.generation_metadata, o.created_at, o.updated_at)
-                              IS DISTINCT FROM
-                              (n.user_id, n.organization_id, n.generation_status,
-                               n.generation_metadata, n.created_at, n.updated_at)
-                        UNION
-                        SELECT n.id FROM new_rows n
-                        WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.id = n.id)
-                       ) changed
-                 ) s
-            GROUP BY rn / 200
-        LOOP
-            PERFORM pg_catalog.pg_notify('coursegen_status', payload);
-        END LOOP;
+        PERFORM pg_catalog.pg_notify('coursegen_status',
+                                     'c:' || OLD.id::text || ',' || NEW.id::text);
     END IF;
     RETURN NULL;
 END
@@ -162,7 +166,9 @@ END
 $$;
 
 COMMENT ON FUNCTION coursegen.notify_courses() IS
-    'Trigger: announces changed course ids on channel coursegen_status (006-notify.sql).';
+    'Trigger: announces inserted and deleted course ids on channel coursegen_status (006-notify.sql).';
+COMMENT ON FUNCTION coursegen.notify_course_row() IS
+    'Trigger: announces an updated course id on channel coursegen_status (006-notify.sql).';
 COMMENT ON FUNCTION coursegen.notify_memberships() IS
     'Trigger: announces changed memberships on channel coursegen_status (006-notify.sql).';
 
@@ -178,8 +184,13 @@ CREATE TRIGGER coursegen_notify_insert AFTER INSERT ON public.courses
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION coursegen.notify_courses();
 CREATE TRIGGER coursegen_notify_update AFTER UPDATE ON public.courses
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION coursegen.notify_courses();
+    FOR EACH ROW
+    WHEN ((OLD.id, OLD.user_id, OLD.organization_id, OLD.generation_status,
+           OLD.generation_metadata, OLD.created_at, OLD.updated_at)
+          IS DISTINCT FROM
+          (NEW.id, NEW.user_id, NEW.organization_id, NEW.generation_status,
+           NEW.generation_metadata, NEW.created_at, NEW.updated_at))
+    EXECUTE FUNCTION coursegen.notify_course_row();
 CREATE TRIGGER coursegen_notify_delete AFTER DELETE ON public.courses
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION coursegen.notify_courses();
@@ -203,8 +214,8 @@ CREATE TRIGGER coursegen_notify_truncate AFTER TRUNCATE ON public.user_organizat
     FOR EACH STATEMENT EXECUTE FUNCTION coursegen.notify_memberships();
 
 -- Nobody calls these directly.
-REVOKE ALL ON FUNCTION coursegen.notify_courses(), coursegen.notify_memberships()
-    FROM PUBLIC;
+REVOKE ALL ON FUNCTION coursegen.notify_courses(), coursegen.notify_course_row(),
+    coursegen.notify_memberships() FROM PUBLIC;
 DO $$
 DECLARE
     r text;
@@ -212,7 +223,7 @@ BEGIN
     FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
         IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
             EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION coursegen.notify_courses(), '
-                'coursegen.notify_memberships() FROM %I', r);
+                'coursegen.notify_course_row(), coursegen.notify_memberships() FROM %I', r);
         END IF;
     END LOOP;
     -- The schema's own lock-down (sql/001-schema.sql), where it exists.
