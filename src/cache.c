@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -210,38 +211,32 @@ cache_member_seen(struct cache *c, const char *user, const char *org,
 		seen_put(c, member_key(user, org), member ? 1 : 2, done_ms);
 }
 
-/*
- * The table lives in POSIX shared memory named after the user and the
- * listening socket's address, so the workers of one deployment (a pool,
- * spawn-fcgi's children) find the same one, and a restart reuses it.
- * What an older run left there is harmless: its times are in the past.
- */
-struct cache_seen *
-cache_seen_map(int listen_fd)
-{
-	struct sockaddr_storage	 ss;
-	socklen_t		 sl = sizeof(ss);
-	struct stat		 st;
-	char			 name[128];
-	const unsigned char	*p = (const unsigned char *)&ss;
-	uint64_t		 h = UINT64_C(14695981039346656037);
-	size_t			 size = CACHE_SEEN_SLOTS * sizeof(struct cache_seen);
-	void			*m;
-	int			 fd;
-	socklen_t		 i;
+/* Mapped by the pool's master before it forks (cache_seen_premap). */
+static struct cache_seen *premapped;
 
-	memset(&ss, 0, sizeof(ss));
-	if (getsockname(listen_fd, (struct sockaddr *)&ss, &sl) != 0)
-		return NULL;
-	for (i = 0; i < sl && i < (socklen_t)sizeof(ss); i++)
-		h = (h ^ p[i]) * UINT64_C(1099511628211);
-	snprintf(name, sizeof(name), "/coursegen-status.%lu.%016llx",
-	    (unsigned long)getuid(), (unsigned long long)h);
-	if ((fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		return NULL;
-	/* Made by someone else (it is a shared namespace): not ours. */
-	if (fstat(fd, &st) != 0 || st.st_uid != getuid() ||
-	    (st.st_mode & 077) != 0 ||
+void
+cache_seen_premap(void)
+{
+	void *m;
+
+	if (premapped != NULL)
+		return;
+	m = mmap(NULL, CACHE_SEEN_SLOTS * sizeof(struct cache_seen),
+	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	premapped = m == MAP_FAILED ? NULL : m;
+}
+
+/* Map the table in fd (just opened or created), if it is ours. */
+static struct cache_seen *
+seen_map_fd(int fd)
+{
+	struct stat	 st;
+	size_t		 size = CACHE_SEEN_SLOTS * sizeof(struct cache_seen);
+	void		*m;
+
+	/* In a shared namespace someone else may have made it: not ours. */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != getuid() || (st.st_mode & 077) != 0 ||
 	    ((size_t)st.st_size != size && ftruncate(fd, (off_t)size) != 0)) {
 		close(fd);
 		return NULL;
@@ -249,6 +244,48 @@ cache_seen_map(int listen_fd)
 	m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	return m == MAP_FAILED ? NULL : m;
+}
+
+/*
+ * Without a master (spawn-fcgi, mod_fcgid) the workers find the same table
+ * by the listening socket they share: a file next to a unix socket
+ * ("<socket>.cache", where the workers may create it), else POSIX shared
+ * memory named after the user and the socket's address. A restart of the
+ * same deployment reuses it; what an older run left there is harmless (its
+ * times are in the past).
+ */
+struct cache_seen *
+cache_seen_map(int listen_fd)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_un	*sun = (struct sockaddr_un *)&ss;
+	socklen_t		 sl = sizeof(ss);
+	char			 name[sizeof(sun->sun_path) + 16];
+	const unsigned char	*p = (const unsigned char *)&ss;
+	uint64_t		 h = UINT64_C(14695981039346656037);
+	int			 fd;
+	socklen_t		 i;
+
+	if (premapped != NULL)
+		return premapped;
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(listen_fd, (struct sockaddr *)&ss, &sl) != 0)
+		return NULL;
+	if (ss.ss_family == AF_UNIX && sun->sun_path[0] == '/' &&
+	    strnlen(sun->sun_path, sizeof(sun->sun_path)) <
+	    sizeof(sun->sun_path) &&
+	    snprintf(name, sizeof(name), "%s.cache", sun->sun_path) <
+	    (int)sizeof(name) &&
+	    (fd = open(name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) >= 0)
+		return seen_map_fd(fd);
+	for (i = 0; i < sl && i < (socklen_t)sizeof(ss); i++)
+		h = (h ^ p[i]) * UINT64_C(1099511628211);
+	snprintf(name, sizeof(name), "/coursegen-status.%lu.%016llx",
+	    (unsigned long)getuid(), (unsigned long long)h);
+	if ((fd = shm_open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return NULL;
+	return seen_map_fd(fd);
 }
 
 const struct cache_course *

@@ -106,8 +106,11 @@ struct cache_seen {
 	uint64_t	 val;		/* T (ms, low 32 bits) << 32 | V */
 };
 #define CACHE_SEEN_SLOTS 8192
-/* Map the table shared by the workers on listen_fd (named after its
- * address and the user), or NULL. */
+/* The pool's master: map the table before forking the workers. */
+void	 cache_seen_premap(void);
+/* The table shared by the workers on listen_fd: the master's, else one
+ * found by the socket (a file beside a unix socket, else POSIX shared
+ * memory named after the user and the address), or NULL. */
 struct cache_seen *cache_seen_map(int listen_fd);
 void	 cache_share(struct cache *, struct cache_seen *);
 /* Publish a read (done_ms: when it ended). */
