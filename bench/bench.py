@@ -753,7 +753,8 @@ def measure_polling(stack, pg, data, conns, duration, polling, warmup):
     statements counted."""
     if not stack.name.startswith("service"):
         return measure(stack, pg, data, "polling", conns, duration)
-    if warmup > 0 and not getattr(stack, "warm", False):
+    if warmup > 0 and not getattr(stack, "warm", False) and \
+            not stack.name.endswith("-ttl"):
         log("polling: %d s of warm-up on %s" % (warmup, stack.name))
         out, err = run_wrk(stack.url, data.files["polling"], conns, warmup).communicate()
         parse_wrk(out, err)
@@ -938,6 +939,11 @@ def build_stacks(a, root, pg, data, names):
                                      svc_env("bench-keepconn"), a.workers,
                                      keepalive=a.keepalive, nginx_workers=a.nginx_workers,
                                      appname="bench-keepconn")
+        elif name == "service-ttl":
+            # the cache as it was before change notifications: entries live 1 s
+            stacks[name] = FcgiStack(name, os.path.join(root, name), binary,
+                                     svc_env("bench-ttl", {"CACHE_NOTIFY": "0"}), a.workers,
+                                     nginx_workers=a.nginx_workers, appname="bench-ttl")
         elif name == "service-noprep":
             stacks[name] = FcgiStack(name, os.path.join(root, name), binary,
                                      svc_env("bench-noprep", {"DB_PREPARE": "0"}), a.workers,
@@ -1057,15 +1063,16 @@ def main(argv=None):
     p.add_argument("--scenarios", default="misses,hits,polling",
                    help="misses, hits, polling (issue 10: 10,000 courses polled while a "
                         "writer updates 200 of them, with latency probes)")
-    p.add_argument("--stacks", default="service,fixed,fixed-db,node,pgbench",
+    p.add_argument("--stacks", default="service,fixed,fixed-db,node,pgbench,service-ttl",
                    help="of service, fixed, fixed-db (the fixed responder also running "
                         "the service's query: transport + database), node, pgbench, "
-                        "service-keepconn, "
+                        "service-keepconn, service-ttl (CACHE_NOTIFY=0: the 1 s TTL "
+                        "cache, polling only), "
                         "service-noprep, service-pgbouncer, service-2pools, "
                         "service-tokcache (TOKEN_CACHE=16384)")
     p.add_argument("--hit-stacks", default="service,node",
                    help="stacks measured in the hits scenario")
-    p.add_argument("--polling-stacks", default="service,fixed",
+    p.add_argument("--polling-stacks", default="service,service-ttl,fixed",
                    help="stacks measured in the polling scenario (fixed: the ceiling)")
     p.add_argument("--polling-warmup", type=int, default=40,
                    help="seconds of unmeasured polling before the first service round "
@@ -1140,7 +1147,8 @@ def main(argv=None):
         polling = Polling(pg, data, root) if "polling" in a.scenarios.split(",") else None
         for scen in a.scenarios.split(","):
             only = {"hits": a.hit_stacks, "polling": a.polling_stacks}.get(scen)
-            order = [n for n in names if only is None or n in only.split(",")]
+            order = [n for n in names if (only is None and n != "service-ttl") or
+                     (only is not None and n in only.split(","))]
             if scen != "misses" and "pgbench" in order:
                 order.remove("pgbench")
             ttl = "0" if scen == "misses" else "1000"
