@@ -122,20 +122,7 @@ fresh(const struct cache *c, int64_t at, int64_t now)
 	return c->exact || (now >= at && now - at < c->ttl_ms);
 }
 
-/* The first entry of a course's set (every language in the same set). */
-static struct cache_course *
-course_set(const struct cache *c, const char *course)
-{
-	return &c->courses[(hash2(course, NULL) & (c->sets - 1)) * CACHE_WAYS];
-}
-
-static struct cache_member *
-member_set(const struct cache *c, const char *user, const char *org)
-{
-	return &c->members[(hash2(user, org) & (c->sets - 1)) * CACHE_WAYS];
-}
-
-/* Keys of the shared table: courses and memberships apart. */
+/* Keys: courses and memberships apart (bit 0), also in the shared table. */
 static uint64_t
 course_key(const char *course)
 {
@@ -146,6 +133,19 @@ static uint64_t
 member_key(const char *user, const char *org)
 {
 	return hash2(user, org) & ~(uint64_t)1;
+}
+
+/* The first entry of a key's set (a course's languages share one). */
+static struct cache_course *
+course_set(const struct cache *c, uint64_t key)
+{
+	return &c->courses[((key >> 1) & (c->sets - 1)) * CACHE_WAYS];
+}
+
+static struct cache_member *
+member_set(const struct cache *c, uint64_t key)
+{
+	return &c->members[((key >> 1) & (c->sets - 1)) * CACHE_WAYS];
 }
 
 static struct cache_seen *
@@ -293,13 +293,15 @@ cache_course_get(struct cache *c, const char *course, int lang,
     int64_t now_ms)
 {
 	struct cache_course	*e;
+	uint64_t		 key;
 	size_t			 w;
 
 	if (c == NULL)
 		return NULL;
-	e = course_set(c, course);
+	key = course_key(course);
+	e = course_set(c, key);
 	for (w = 0; w < CACHE_WAYS; w++, e++)
-		if (e->used && e->lang == lang &&
+		if (e->used && e->key == key && e->lang == lang &&
 		    memcmp(e->course, course, UUID_STRLEN) == 0) {
 			if (!fresh(c, e->at_ms, now_ms) ||
 			    seen_newer(c, e->key, e->ver, e->at_ms))
@@ -321,7 +323,7 @@ cache_course_put(struct cache *c, const char *course, int lang,
 
 	if (c == NULL)
 		return;
-	set = course_set(c, course);
+	set = course_set(c, course_key(course));
 	/* The same key, else a free way, else the least recently used. */
 	for (w = 0; w < CACHE_WAYS; w++)
 		if (set[w].used && set[w].lang == lang &&
@@ -371,13 +373,16 @@ cache_member_get(struct cache *c, const char *user, const char *org,
     int64_t now_ms)
 {
 	struct cache_member	*e;
+	uint64_t		 key;
 	size_t			 w;
 
 	if (c == NULL)
 		return -1;
-	e = member_set(c, user, org);
+	key = member_key(user, org);
+	e = member_set(c, key);
 	for (w = 0; w < CACHE_WAYS; w++, e++)
-		if (e->used && memcmp(e->user, user, UUID_STRLEN) == 0 &&
+		if (e->used && e->key == key &&
+		    memcmp(e->user, user, UUID_STRLEN) == 0 &&
 		    memcmp(e->org, org, UUID_STRLEN) == 0) {
 			if (!fresh(c, e->at_ms, now_ms) ||
 			    seen_newer(c, e->key, e->member ? 1 : 2, e->at_ms))
@@ -397,7 +402,7 @@ cache_member_put(struct cache *c, const char *user, const char *org,
 
 	if (c == NULL)
 		return;
-	set = member_set(c, user, org);
+	set = member_set(c, member_key(user, org));
 	for (w = 0; w < CACHE_WAYS; w++)
 		if (set[w].used && memcmp(set[w].user, user, UUID_STRLEN) == 0 &&
 		    memcmp(set[w].org, org, UUID_STRLEN) == 0) {
@@ -430,7 +435,7 @@ cache_forget_course(struct cache *c, const char *course)
 
 	if (c == NULL)
 		return 0;
-	e = course_set(c, course);
+	e = course_set(c, course_key(course));
 	for (w = 0; w < CACHE_WAYS; w++, e++)
 		if (e->used && memcmp(e->course, course, UUID_STRLEN) == 0) {
 			e->used = false;
@@ -447,7 +452,7 @@ cache_forget_member(struct cache *c, const char *user, const char *org)
 
 	if (c == NULL)
 		return 0;
-	e = member_set(c, user, org);
+	e = member_set(c, member_key(user, org));
 	for (w = 0; w < CACHE_WAYS; w++, e++)
 		if (e->used && memcmp(e->user, user, UUID_STRLEN) == 0 &&
 		    memcmp(e->org, org, UUID_STRLEN) == 0) {

@@ -90,10 +90,15 @@ cache_adopt(struct service *svc)
 		metrics_cache_flush();
 	}
 	n = db_notify_mode(svc->db);
-	if (n != DBN_UNKNOWN) {
+	if (n != DBN_UNKNOWN && (n == DBN_LISTENING) !=
+	    cache_is_exact(svc->cache)) {
 		cache_set_exact(svc->cache, n == DBN_LISTENING);
 		metrics_cache_mode(n == DBN_LISTENING ? MCM_EXACT : MCM_TTL);
+	} else if (n != DBN_UNKNOWN && !svc->mode_shown) {
+		metrics_cache_mode(MCM_TTL);	/* TTL from the start */
 	}
+	if (n != DBN_UNKNOWN)
+		svc->mode_shown = true;
 }
 
 static void

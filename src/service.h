@@ -23,6 +23,7 @@ struct service {
 	struct auth_cache	*tokens;
 	unsigned		 cache_epoch;	/* db_epoch() the cache is of */
 	int64_t			 clock_offset_ms; /* database clock - ours */
+	bool			 mode_shown;	/* the cache mode is in the metrics */
 };
 
 /* Set up from settings (no database connection yet). 0, or -1 on ENOMEM. */
