@@ -325,6 +325,28 @@ class Exact(OwnStackCase):
         self.assertGreaterEqual(metric(self.stack, metrics_text(self.stack),
                                        "coursegen_cache_flushes_total"), 2)
 
+    def test_15_idle_worker_keeps_draining(self):
+        # A listener whose socket is full holds back the server's notification
+        # queue. 3,000 notifications of 7.9 kB (24 MB, more than the socket buffers
+        # hold) while no request arrives: the worker's backend must get back to
+        # waiting for the next query (ClientRead), not stay blocked writing to the
+        # worker (ClientWrite); the idle accept loop drains them.
+        self.assertEqual(self.status(C_HITS), "completed")   # connected, listening
+        n0 = notices(self.stack)
+        self.stack.psql("SELECT count(pg_notify('coursegen_status', 'bulk' || g || "
+                        "repeat('x', 7900))) FROM generate_series(1, 3000) g;")
+        deadline = time.monotonic() + 60
+        while True:
+            ev = self.stack.psql("SELECT coalesce(wait_event, '') FROM pg_stat_activity "
+                                 "WHERE usename = '%s' AND backend_type = 'client backend';"
+                                 % SERVICE_ROLE).split()
+            if ev == ["ClientRead"]:
+                break
+            self.assertLess(time.monotonic(), deadline, "the worker's backend: %r" % ev)
+            time.sleep(0.05)
+        # and every one of them reaches the worker (unknown payloads: each flushes)
+        wait_notices(self.stack, n0, 3000)
+
     def test_zz_log_has_no_secrets(self):
         self.assert_log_clean()
 
