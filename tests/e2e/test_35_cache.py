@@ -7,6 +7,7 @@ Every write is followed by the very next poll, which must show it."""
 
 import http.client
 import json
+import os
 import threading
 import time
 import unittest
@@ -15,7 +16,7 @@ import urllib.parse
 from e2e.common import (OwnStackCase, MEMBER, OTHER_ORG, OUTSIDER, OWNER, PROC,
                         add_member, batch_input, bearer, cid, insert_courses, remove_member,
                         target, token, wait_ttl, MSG_FORBIDDEN, MSG_NOT_FOUND, MSG_UNAUTH)
-from harness import PgBouncer, SERVICE_ROLE
+from harness import PgBouncer, Postgres, SERVICE_ROLE, _run_group, _user_kwargs
 
 C1 = cid("cache/owner-first")
 C2 = cid("cache/outsider-first")
@@ -470,6 +471,88 @@ class BehindPgBouncer(OwnStackCase):
                         % self.C)
         wait_ttl(self.stack)
         self.assertEqual(self.ok_data(self.status_of(self.C))["status"], "failed")
+
+    def test_zz_log_has_no_secrets(self):
+        self.assert_log_clean()
+
+
+class Standby(Postgres):
+    """A hot standby made by pg_basebackup from `primary` (streaming replication)."""
+
+    def _pm_status(self):
+        st = super()._pm_status()
+        return "ready" if st == "standby" else st
+
+    def create_from(self, primary):
+        os.makedirs(self.root, exist_ok=True)
+        user = _user_kwargs(self.os_user)
+        if self.os_user:
+            os.chown(self.root, user["user"], user["group"])
+        p = _run_group([os.path.join(self.bindir, "pg_basebackup"), "-h", primary.sockdir,
+                        "-p", str(primary.port), "-U", "postgres", "-D", self.data,
+                        "-X", "stream", "--no-sync", "-c", "fast"], 120, self.os_user)
+        if p.returncode != 0:
+            raise AssertionError("pg_basebackup failed: %s" % p.stderr)
+        os.makedirs(self.sockdir, mode=0o700, exist_ok=True)
+        if self.os_user:
+            os.chown(self.sockdir, user["user"], user["group"])
+        self._write_conf()
+        with open(os.path.join(self.data, "postgresql.auto.conf"), "a") as f:
+            f.write("primary_conninfo = 'host=%s port=%d user=postgres'\n"
+                    % (primary.sockdir, primary.port))
+        open(os.path.join(self.data, "standby.signal"), "w").close()
+        self.passwords = dict(primary.passwords)
+        return self.start()
+
+
+class OnAHotStandby(OwnStackCase):
+    """A hot standby refuses LISTEN and gets no notifications: the workers connected to
+    one fall back to the TTL mode; once a reconnection lands on the primary (the
+    standby stopped, libpq's next host) they are exact again."""
+
+    TTL_MS = 1500
+    stack_kwargs = dict(workers=1, env={"CACHE_TTL_MS": str(TTL_MS)})
+    C = cid("cache/standby")
+
+    @classmethod
+    def fixtures(cls, stack):
+        insert_courses(stack, [dict(id=cls.C, gen_status="queued")])
+        pg = stack.pg
+        with open(os.path.join(pg.data, "pg_hba.conf"), "a") as f:
+            f.write("local replication postgres trust\n")
+        pg.psql("SELECT pg_reload_conf()")
+        cls.standby = Standby(os.path.join(stack.root, "standby")).create_from(pg)
+        cls.addClassCleanup(cls.standby.close)
+        both = ("postgresql://%s:%s@127.0.0.1:%d,127.0.0.1:%d/%s?target_session_attrs="
+                "prefer-standby" % (SERVICE_ROLE, pg.passwords[SERVICE_ROLE],
+                                    cls.standby.port, pg.port, pg.dbname))
+        stack.restart_service(env={"DATABASE_URL": both})
+
+    def health(self):
+        from e2e.common import request
+        resp = request(self.stack, "GET", "/healthz")
+        self.assertEqual(resp.status, 200, resp)
+        return resp.json()["cache"]
+
+    def test_ttl_on_the_standby_exact_after_failover(self):
+        self.assertEqual(self.ok_data(self.status_of(self.C))["status"], "queued")
+        self.assertEqual(self.health(), "ttl")
+        self.assertEqual(metric(self.stack, metrics_text(self.stack),
+                                'coursegen_cache_mode{mode="ttl"}'), 1)
+        self.assertIn("no change notifications (a hot standby)", self.stack.service_log())
+        # a change on the primary shows once replayed and the TTL has passed
+        self.stack.psql("UPDATE courses SET generation_status = 'failed' WHERE id = '%s';"
+                        % self.C)
+        deadline = time.monotonic() + 30
+        while self.ok_data(self.status_of(self.C))["status"] != "failed":
+            self.assertLess(time.monotonic(), deadline, "never saw the change")
+            time.sleep(0.1)
+        # the standby goes away: the next connection is to the primary, exact again
+        self.standby.stop()
+        self.assertEqual(self.ok_data(self.status_of(self.C))["status"], "failed")
+        self.assertEqual(self.health(), "exact")
+        set_row(self.stack, self.C, "generation_status = 'cancelled'")
+        self.assertEqual(self.ok_data(self.status_of(self.C))["status"], "cancelled")
 
     def test_zz_log_has_no_secrets(self):
         self.assert_log_clean()
