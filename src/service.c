@@ -324,12 +324,13 @@ refused_key(const struct reqctx *rc)
 }
 
 /* Whether refusing the token may have cost a signature check: not when
- * it was missing, of another scheme, too long, or for no key we hold. */
+ * it was missing, of another scheme, too long, not a canonical JWS (e.g.
+ * alg "none" with its empty signature), or for no key we hold. */
 static bool
 verify_spent(enum auth_err e)
 {
 	return e != AUTH_OK && e != AUTH_MISSING && e != AUTH_NOT_BEARER &&
-	    e != AUTH_TOO_LONG && e != AUTH_WRONG_ALG;
+	    e != AUTH_TOO_LONG && e != AUTH_MALFORMED && e != AUTH_WRONG_ALG;
 }
 
 /*
