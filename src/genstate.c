@@ -124,8 +124,8 @@ take_quality(const struct gen_meta *m, struct gen_state *st)
 }
 
 /*
- * NOTES 4: the phase is the furthest one shown by either signal, the
- * worker's last_phase or the latest phase with a positive duration.
+ * doc/decisions.md, D4: the phase is the furthest one shown by either
+ * signal, the worker's last_phase or the latest phase with a positive duration.
  */
 static enum gen_phase
 current_phase(const struct gen_meta *m)
@@ -180,7 +180,7 @@ compute_generating(const struct gen_meta *m, int64_t elapsed_ms,
 {
 	int64_t	 total = GEN_DEFAULT_BATCHES, done = 0, num;
 
-	/* NOTES 5: a count from a document anyone may have written. */
+	/* doc/decisions.md, D5: a count from a document anyone may have written. */
 	if (is_safe_int(&m->total_batches) && m->total_batches.v > 0 &&
 	    m->total_batches.v <= 1000000)
 		total = (int64_t)m->total_batches.v;
@@ -222,7 +222,7 @@ compute_generating(const struct gen_meta *m, int64_t elapsed_ms,
 		st->msg = GM_METADATA;
 		break;
 	}
-	/* NOTES 1: never 100 before completed. */
+	/* doc/decisions.md, D1: never 100 before completed. */
 	if (st->progress > 99)
 		st->progress = 99;
 
@@ -230,7 +230,10 @@ compute_generating(const struct gen_meta *m, int64_t elapsed_ms,
 	st->batches_completed.set = st->total_batches.set = true;
 	st->batches_completed.v = done;
 	st->total_batches.v = total;
-	/* NOTES 6: the model of the current phase, or model_used itself. */
+	/*
+	 * doc/decisions.md, D6: the model of the current phase, or model_used
+	 * itself.
+	 */
 	if (m->model_by_phase[st->phase].s != NULL)
 		st->current_model = m->model_by_phase[st->phase];
 	else if (m->model_used.s != NULL)
