@@ -27,11 +27,10 @@
 #include <unistd.h>
 
 #include "cache.h"
-#include "fcgi.h"
 #include "log.h"
 #include "master.h"
 #include "metrics.h"
-#include "service.h"
+#include "worker.h"
 
 /* Crash-loop brake: this many abnormal exits within the window pause
  * respawning for the window. */
@@ -53,14 +52,6 @@ struct child {
 	int		 slot;		/* its status slot (metrics) */
 };
 
-/* What a worker on trial tells the master through the ready pipe, in one
- * write (atomic: smaller than PIPE_BUF). */
-struct ready_msg {
-	pid_t		 pid;
-	int		 ok;
-	char		 why[248];
-};
-
 /* The identity workers run as. */
 struct runas {
 	bool	 drop;
@@ -70,7 +61,6 @@ struct runas {
 };
 
 static volatile sig_atomic_t	 got_chld, got_term, got_hup, got_usr1;
-static volatile sig_atomic_t	 worker_stop;
 static int			 wake_pipe[2] = { -1, -1 };
 static int			 ready_pipe[2] = { -1, -1 };
 
@@ -159,15 +149,6 @@ master_signal(int sig)
 }
 
 static void
-worker_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		(void)log_reopen();	/* async-signal-safe */
-	else
-		worker_stop = 1;
-}
-
-static void
 on_signal(int sig, void (*fn)(int), int flags)
 {
 	struct sigaction sa;
@@ -179,85 +160,7 @@ on_signal(int sig, void (*fn)(int), int flags)
 	sigaction(sig, &sa, NULL);
 }
 
-/* ---- the worker side ------------------------------------------------------ */
-
-/*
- * Install the worker's handlers: SIGTERM, SIGINT and SIGQUIT set the stop
- * flag, SIGUSR1 reopens the LOG_FILE; they stay blocked and fcgi_run
- * delivers them between requests and while idle. SIGHUP and SIGUSR2 are
- * the master's business.
- */
-static void
-worker_signals(sigset_t *hold)
-{
-	on_signal(SIGTERM, worker_signal, 0);
-	on_signal(SIGINT, worker_signal, 0);
-	on_signal(SIGQUIT, worker_signal, 0);
-	on_signal(SIGUSR1, worker_signal, SA_RESTART);
-	on_signal(SIGHUP, SIG_IGN, 0);
-	on_signal(SIGUSR2, SIG_IGN, 0);
-	on_signal(SIGCHLD, SIG_DFL, 0);
-	on_signal(SIGPIPE, SIG_IGN, 0);
-	sigemptyset(hold);
-	sigaddset(hold, SIGTERM);
-	sigaddset(hold, SIGINT);
-	sigaddset(hold, SIGQUIT);
-	sigaddset(hold, SIGUSR1);
-	sigprocmask(SIG_BLOCK, hold, NULL);
-}
-
-/*
- * A worker of a reload on trial proves it can serve before it accepts
- * anything: it connects to the database and prepares the status query,
- * and tells the master through the ready pipe. Returns 0 when it may go
- * on to serve.
- */
-static int
-worker_prove(struct service *svc, int ready_fd)
-{
-	struct ready_msg msg;
-
-	memset(&msg, 0, sizeof(msg));
-	msg.pid = getpid();
-	msg.ok = service_check(svc, msg.why, sizeof(msg.why)) == 0;
-	if (write(ready_fd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
-		msg.ok = 0;
-	close(ready_fd);
-	return msg.ok ? 0 : -1;
-}
-
-static int
-worker_serve(const struct settings *set, int fd, long long max_requests,
-    int ready_fd)
-{
-	struct service	 svc;
-	sigset_t	 hold;
-	long long	 served;
-
-	worker_signals(&hold);
-	if (service_init(&svc, set) != 0) {
-		log_msg(LOG_LVL_ERROR, "out of memory");
-		return 1;
-	}
-	if (ready_fd >= 0 && worker_prove(&svc, ready_fd) != 0) {
-		service_free(&svc);
-		return MASTER_EX_NOTREADY;
-	}
-	served = fcgi_run(&svc, fd, max_requests, &worker_stop, &hold);
-	service_free(&svc);
-	return served < 0 ? 1 : 0;
-}
-
-int
-worker_run_fd0(const struct settings *set)
-{
-	/* The spawner (spawn-fcgi, mod_fcgid) is the process manager here;
-	 * spawn-fcgi never replaces a worker, so there is no recycling.
-	 * Metrics are this process's own. */
-	(void)metrics_init(false);
-	metrics_slot_use(metrics_slot_reserve());
-	return worker_serve(set, 0, 0, -1);
-}
+/* ---- the forked worker ---------------------------------------------------- */
 
 /* Drop to the configured user and group, and check that it held. */
 static bool
@@ -304,7 +207,7 @@ worker_main(const struct settings *set, int fd, const struct runas *ra,
 	if (!drop_privileges(ra)) {
 		log_msg(LOG_LVL_ERROR, "cannot drop privileges to user %s",
 		    ra->name);
-		_exit(MASTER_EX_CONFIG);
+		_exit(WORKER_EX_CONFIG);
 	}
 	/* If the master dies, so do we (after the request in hand). After
 	 * the drop: changing credentials clears the parent-death signal. */
@@ -818,7 +721,7 @@ reap(struct master *m)
 				    "after %lld requests", (long)pid,
 				    m->set->max_requests);
 		} else if (WIFEXITED(st) &&
-		    WEXITSTATUS(st) == MASTER_EX_CONFIG) {
+		    WEXITSTATUS(st) == WORKER_EX_CONFIG) {
 			log_msg(LOG_LVL_ERROR, "worker %ld cannot run (see "
 			    "above); stopping", (long)pid);
 			m->exit_code = 1;
@@ -846,7 +749,7 @@ reap(struct master *m)
 static void
 read_ready(struct master *m)
 {
-	struct ready_msg	 msgs[8];
+	struct worker_ready	 msgs[8];
 	ssize_t			 n;
 	size_t			 i, k;
 	char			 why[sizeof(msgs[0].why) + 64];

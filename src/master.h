@@ -1,6 +1,6 @@
 /*
- * master.h - the process master in the php-fpm mould, and the worker side
- * shared by every FastCGI mode.
+ * master.h - the process master in the php-fpm mould: one listening
+ * socket, N forked workers (worker.h) supervised, recycled and reloaded.
  */
 #ifndef CS_MASTER_H
 #define CS_MASTER_H
@@ -8,13 +8,8 @@
 #include <stddef.h>
 
 #include "settings.h"
-
-/* Exit status of a worker that cannot run at all (EX_CONFIG): the master
- * stops instead of respawning it. */
-#define MASTER_EX_CONFIG 78
-/* Exit status of a worker on trial that could not reach the database or
- * prepare the query (EX_TEMPFAIL): the reload is refused. */
-#define MASTER_EX_NOTREADY 75
+/* worker_run_fd0() for main.c, until it includes worker.h itself. */
+#include "worker.h"
 
 /* Settings given on the command line; they win over file and environment,
  * also after a reload. */
@@ -49,11 +44,5 @@ int	 master_check(const struct settings *, char *err, size_t errlen);
  * into argv or the environment.
  */
 char	**master_proctitle_init(int argc, char **argv);
-
-/*
- * Serve FastCGI on the socket in fd 0 in this process (spawn-fcgi,
- * mod_fcgid), until SIGTERM/SIGINT or accept fails. Returns the exit status.
- */
-int	 worker_run_fd0(const struct settings *);
 
 #endif
