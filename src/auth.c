@@ -12,6 +12,8 @@
 #include <jwt.h>
 
 #include "auth.h"
+#include "b64url.h"
+#include "intparse.h"
 #include "json.h"
 
 static const char *const err_names[AUTH__MAX] = {

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "text.h"
+#include "uuid.h"
 
 #define CACHE_WAYS	8
 

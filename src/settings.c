@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 
 #include "cors.h"
+#include "intparse.h"
 #include "settings.h"
-#include "text.h"
 
 #define OFF(f) offsetof(struct settings, f)
 #define CONF_MAX (1024 * 1024)

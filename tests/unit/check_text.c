@@ -1,9 +1,15 @@
-/* check_text.c - UUIDs, percent-decoding, query strings, ISO times, integers. */
+/* check_text.c - the pure text helpers: uuid.c, query.c, isotime.c, b64url.c,
+ * acceptlang.c, intparse.c. */
 #include "config.h"
 
 #include <string.h>
 
-#include "text.h"
+#include "acceptlang.h"
+#include "b64url.h"
+#include "intparse.h"
+#include "isotime.h"
+#include "query.h"
+#include "uuid.h"
 
 #define SUITE_NAME "text"
 #include "check_main.h"
