@@ -22,13 +22,14 @@ static const char *const phase_names[GP__MAX] = {
 };
 
 /* The contract's messages, exactly (section 4.2), and the same in English.
- * The sections message takes a percentage (gen_message()). */
+ * The sections message takes a percentage: its entry is the text before the
+ * number, sections_tail the text after it (gen_message()). */
 static const char *const messages[GL__MAX][GM__MAX] = {
 	[GL_RU] = {
 		"Генерация не начата",
 		"Ожидание в очереди",
 		"Генерация метаданных курса",
-		"Генерация секций (%d%% завершено)",
+		"Генерация секций (",
 		"Проверка качества",
 		"Сохранение результатов",
 		"Генерация завершена",
@@ -39,13 +40,18 @@ static const char *const messages[GL__MAX][GM__MAX] = {
 		"Generation not started",
 		"Waiting in queue",
 		"Generating course metadata",
-		"Generating sections (%d%% complete)",
+		"Generating sections (",
 		"Checking quality",
 		"Saving results",
 		"Generation complete",
 		"Generation failed",
 		"Generation cancelled",
 	},
+};
+
+static const char *const sections_tail[GL__MAX] = {
+	[GL_RU] = "% завершено)",
+	[GL_EN] = "% complete)",
 };
 
 bool
@@ -222,9 +228,8 @@ compute_generating(const struct gen_meta *m, int64_t elapsed_ms,
 		st->msg = GM_METADATA;
 		break;
 	}
-	/* doc/decisions.md, D1: never 100 before completed. */
-	if (st->progress > 99)
-		st->progress = 99;
+	/* doc/decisions.md, D1: never 100 before completed; the phases above
+	 * give at most 98 (saving), so no clamp is needed here. */
 
 	st->metadata_null = false;
 	st->batches_completed.set = st->total_batches.set = true;
@@ -293,8 +298,6 @@ gen_state_compute(enum gen_status status, const struct gen_meta *m,
 
 			st->progress = v <= 0 ? 0 : v >= 99 ? 99 :
 			    round_half_up(v);
-			if (st->progress > 99)
-				st->progress = 99;
 			if (v < 0 || v > 100)
 				st->dropped |= GD_PROGRESS;
 		}
@@ -322,12 +325,9 @@ gen_message(const struct gen_state *st, enum gen_lang lang, char *out,
 
 	if (lang >= GL__MAX)
 		lang = GL_RU;
-	if (st->msg == GM_SECTIONS && lang == GL_EN)
-		n = snprintf(out, outsz, "Generating sections (%d%% complete)",
-		    st->msg_percent);
-	else if (st->msg == GM_SECTIONS)
-		n = snprintf(out, outsz, "Генерация секций (%d%% завершено)",
-		    st->msg_percent);
+	if (st->msg == GM_SECTIONS)
+		n = snprintf(out, outsz, "%s%d%s", messages[lang][GM_SECTIONS],
+		    st->msg_percent, sections_tail[lang]);
 	else
 		n = snprintf(out, outsz, "%s", messages[lang][st->msg < GM__MAX ?
 		    st->msg : GM_IDLE]);
