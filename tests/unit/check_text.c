@@ -167,28 +167,44 @@ END_TEST
 
 static const struct {
 	const char	*in;
+	int		 base;
 	long long	 min, max;
 	bool		 ok;
 	long long	 v;
 } int_cases[] = {
-	{ "0", 0, 10, true, 0 },
-	{ "10", 0, 10, true, 10 },
-	{ "11", 0, 10, false, 0 },
-	{ "-1", 0, 10, false, 0 },
-	{ "-1", -5, 10, true, -1 },
-	{ "", 0, 10, false, 0 },
-	{ " 1", 0, 10, false, 0 },
-	{ "1 ", 0, 10, false, 0 },
-	{ "1x", 0, 10, false, 0 },
-	{ "99999999999999999999", 0, 10, false, 0 },
-	{ "+1", 0, 10, false, 0 },
+	{ "0", 10, 0, 10, true, 0 },
+	{ "10", 10, 0, 10, true, 10 },
+	{ "11", 10, 0, 10, false, 0 },
+	{ "-1", 10, 0, 10, false, 0 },
+	{ "-1", 10, -5, 10, true, -1 },
+	{ "", 10, 0, 10, false, 0 },
+	{ " 1", 10, 0, 10, false, 0 },
+	{ "1 ", 10, 0, 10, false, 0 },
+	{ "1x", 10, 0, 10, false, 0 },
+	{ "99999999999999999999", 10, 0, 10, false, 0 },
+	{ "+1", 10, 0, 10, false, 0 },
+	/* octal modes (LISTEN_MODE) */
+	{ "0660", 8, 0, 0777, true, 0660 },
+	{ "660", 8, 0, 0777, true, 0660 },
+	{ "777", 8, 0, 0777, true, 0777 },
+	{ "1000", 8, 0, 0777, false, 0 },
+	{ "0668", 8, 0, 0777, false, 0 },
+	{ "8", 8, 0, 0777, false, 0 },
+	{ "-1", 8, -5, 0777, false, 0 },
+	{ "+660", 8, 0, 0777, false, 0 },
+	{ " 660", 8, 0, 0777, false, 0 },
+	{ "", 8, 0, 0777, false, 0 },
+	{ "0x1f", 8, 0, 0777, false, 0 },
 };
 
 START_TEST(test_parse_int)
 {
 	long long v = -42;
-	bool ok = parse_int_range(int_cases[_i].in, int_cases[_i].min,
-	    int_cases[_i].max, &v);
+	bool ok = int_cases[_i].base == 10 ?
+	    parse_int_range(int_cases[_i].in, int_cases[_i].min,
+	    int_cases[_i].max, &v) :
+	    parse_int_base(int_cases[_i].in, int_cases[_i].base,
+	    int_cases[_i].min, int_cases[_i].max, &v);
 
 	ck_assert_int_eq(ok, int_cases[_i].ok);
 	if (ok)
