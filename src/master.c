@@ -674,13 +674,31 @@ trial_commit(struct master *m)
 	    m->ra.drop ? m->ra.name : "");
 }
 
+enum worker_end
+master_worker_end(const struct worker_exit *ex)
+{
+	if (ex->trial)
+		return ex->current_trial ? WE_TRIAL_FAILED : WE_IGNORE;
+	if (WIFEXITED(ex->status) && WEXITSTATUS(ex->status) == 0)
+		return !ex->stopping && ex->running ? WE_RECYCLED : WE_DONE;
+	if (WIFEXITED(ex->status) &&
+	    WEXITSTATUS(ex->status) == WORKER_EX_CONFIG)
+		return WE_CANNOT_RUN;
+	if (WIFSIGNALED(ex->status) && ex->stopping &&
+	    WTERMSIG(ex->status) == SIGKILL)
+		return WE_IGNORE;	/* our own straggler kill */
+	return ex->running ? WE_CRASHED : WE_FAILED;
+}
+
 static void
 reap(struct master *m)
 {
-	pid_t	 pid;
-	int	 st;
-	size_t	 i;
-	char	 why[128];
+	struct worker_exit	 ex;
+	enum worker_end		 v;
+	pid_t			 pid;
+	int			 st;
+	size_t			 i;
+	char			 why[128];
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		struct child	 c;
@@ -697,50 +715,50 @@ reap(struct master *m)
 		if (!found)
 			continue;
 		metrics_slot_release(c.slot);
-		if (c.trial) {
-			/* Died before its reload was committed. */
-			if (trial_on(m) && c.gen == m->trial_gen) {
-				if (WIFSIGNALED(st))
-					snprintf(why, sizeof(why), "a new worker "
-					    "was killed by signal %d (%s)",
-					    WTERMSIG(st),
-					    strsignal(WTERMSIG(st)));
-				else
-					snprintf(why, sizeof(why), "a new worker "
-					    "exited with status %d",
-					    WEXITSTATUS(st));
-				trial_abort(m, why);
-			}
-			continue;
-		}
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-			if (!c.stopping && m->state == M_RUNNING)
-				metrics_restart(MR_RECYCLE);
-			if (!c.stopping && m->state == M_RUNNING)
-				log_msg(LOG_LVL_DEBUG, "worker %ld recycled "
-				    "after %lld requests", (long)pid,
-				    m->set->max_requests);
-		} else if (WIFEXITED(st) &&
-		    WEXITSTATUS(st) == WORKER_EX_CONFIG) {
+		ex.status = st;
+		ex.trial = c.trial;
+		ex.current_trial = trial_on(m) && c.gen == m->trial_gen;
+		ex.stopping = c.stopping;
+		ex.running = m->state == M_RUNNING;
+		switch (v = master_worker_end(&ex)) {
+		case WE_IGNORE:
+		case WE_DONE:
+			break;
+		case WE_TRIAL_FAILED:
+			if (WIFSIGNALED(st))
+				snprintf(why, sizeof(why), "a new worker was "
+				    "killed by signal %d (%s)", WTERMSIG(st),
+				    strsignal(WTERMSIG(st)));
+			else
+				snprintf(why, sizeof(why), "a new worker "
+				    "exited with status %d", WEXITSTATUS(st));
+			trial_abort(m, why);
+			break;
+		case WE_RECYCLED:
+			metrics_restart(MR_RECYCLE);
+			log_msg(LOG_LVL_DEBUG, "worker %ld recycled after %lld "
+			    "requests", (long)pid, m->set->max_requests);
+			break;
+		case WE_CANNOT_RUN:
 			log_msg(LOG_LVL_ERROR, "worker %ld cannot run (see "
 			    "above); stopping", (long)pid);
 			m->exit_code = 1;
 			got_term = 1;
-		} else if (WIFSIGNALED(st)) {
-			if (c.stopping && WTERMSIG(st) == SIGKILL)
-				continue;	/* our own straggler kill */
-			log_msg(LOG_LVL_WARN, "worker %ld killed by signal %d "
-			    "(%s)%s", (long)pid, WTERMSIG(st),
-			    strsignal(WTERMSIG(st)),
-			    m->state == M_RUNNING ? "; replacing it" : "");
-			if (m->state == M_RUNNING)
+			break;
+		case WE_CRASHED:
+		case WE_FAILED:
+			if (WIFSIGNALED(st))
+				log_msg(LOG_LVL_WARN, "worker %ld killed by "
+				    "signal %d (%s)%s", (long)pid, WTERMSIG(st),
+				    strsignal(WTERMSIG(st)), v == WE_CRASHED ?
+				    "; replacing it" : "");
+			else
+				log_msg(LOG_LVL_WARN, "worker %ld exited with "
+				    "status %d%s", (long)pid, WEXITSTATUS(st),
+				    v == WE_CRASHED ? "; replacing it" : "");
+			if (v == WE_CRASHED)
 				record_crash(m);
-		} else {
-			log_msg(LOG_LVL_WARN, "worker %ld exited with status "
-			    "%d%s", (long)pid, WEXITSTATUS(st),
-			    m->state == M_RUNNING ? "; replacing it" : "");
-			if (m->state == M_RUNNING)
-				record_crash(m);
+			break;
 		}
 	}
 }

@@ -5,6 +5,7 @@
 #ifndef CS_MASTER_H
 #define CS_MASTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "settings.h"
@@ -27,6 +28,31 @@ struct master_overrides {
  */
 int	 master_run(struct settings *set, const char *config_file,
 	    const struct master_overrides *);
+
+/* A worker the master reaped: what it was and how it ended. */
+struct worker_exit {
+	int	 status;	/* as waitpid() reports it */
+	bool	 trial;		/* of a reload not yet committed */
+	bool	 current_trial;	/* ... and that reload is still on trial */
+	bool	 stopping;	/* the master told it to finish and exit */
+	bool	 running;	/* the master is running, not stopping */
+};
+
+/* What the master does about it. */
+enum worker_end {
+	WE_IGNORE,	/* a trial of a reload already decided, or the
+			 * master's own SIGKILL of a straggler */
+	WE_TRIAL_FAILED, /* a worker of the reload on trial died: abort it */
+	WE_RECYCLED,	/* exit 0 of its own (MAX_REQUESTS): count, replace */
+	WE_DONE,	/* exit 0 when told to stop, or while stopping */
+	WE_CANNOT_RUN,	/* WORKER_EX_CONFIG: stop the master, exit 1 */
+	WE_CRASHED,	/* died otherwise while running: log, count towards
+			 * the crash-loop brake, replace */
+	WE_FAILED	/* died otherwise while stopping: log only */
+};
+
+/* The master's transition for a reaped worker (pure). */
+enum worker_end master_worker_end(const struct worker_exit *);
 
 /*
  * What the real start of a pool would refuse, checked without binding or
