@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "log.h"
 #include "master.h"
 #include "metrics.h"
@@ -519,10 +520,7 @@ struct master {
 static time_t
 now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (time_t)(clock_mono_ms() / 1000);
 }
 
 static void
