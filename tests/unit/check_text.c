@@ -282,10 +282,60 @@ START_TEST(test_b64url_canonical)
 }
 END_TEST
 
+/* Decoding (JWKS key material, a token's parts): RFC 4648 section 5. */
+static const struct {
+	const char	*s;
+	bool		 ok;
+	const char	*bytes;		/* what is appended after "pre" */
+	size_t		 len;
+} dec64_cases[] = {
+	{ "", true, "", 0 },
+	{ "QQ", true, "A", 1 },
+	{ "QUI", true, "AB", 2 },
+	{ "QUJD", true, "ABC", 3 },
+	{ "QUJDRA", true, "ABCD", 4 },
+	{ "-_8", true, "\xfb\xff", 2 },
+	{ "AAA", true, "\0\0", 2 },
+	/* 7: '=' padding is optional */
+	{ "QQ==", true, "A", 1 },
+	{ "QUI=", true, "AB", 2 },
+	/* 9: unused bits are not checked here (b64url_canonical does) */
+	{ "QR", true, "A", 1 },
+	/* 10: refused: impossible length, outside the alphabet */
+	{ "Q", false, NULL, 0 },
+	{ "QUJDR", false, NULL, 0 },
+	{ "Q===", false, NULL, 0 },
+	{ "+/8", false, NULL, 0 },
+	{ "QU I", false, NULL, 0 },
+	{ "QQ=A", false, NULL, 0 },
+	{ "QQ.", false, NULL, 0 },
+};
+
+START_TEST(test_b64url_decode)
+{
+	struct buf	 b;
+	const char	*s = dec64_cases[_i].s;
+	bool		 ok;
+
+	buf_init(&b);
+	buf_puts(&b, "pre");
+	ok = b64url_decode(s, strlen(s), &b);
+	ck_assert_msg(ok == dec64_cases[_i].ok, "case %d: \"%s\"", _i, s);
+	if (ok) {
+		ck_assert_uint_eq(b.len, 3 + dec64_cases[_i].len);
+		ck_assert(memcmp(b.data, "pre", 3) == 0);
+		ck_assert(memcmp(b.data + 3, dec64_cases[_i].bytes,
+		    dec64_cases[_i].len) == 0);
+	}
+	buf_free(&b);
+}
+END_TEST
+
 static void
 add_tests(TCase *tc)
 {
 	tcase_add_loop_test(tc, test_b64url_canonical, 0, N(b64_cases));
+	tcase_add_loop_test(tc, test_b64url_decode, 0, N(dec64_cases));
 	tcase_add_loop_test(tc, test_accept_language, 0, N(lang_cases));
 	tcase_add_loop_test(tc, test_uuid, 0, N(uuid_cases));
 	tcase_add_test(tc, test_uuid_embedded_nul);
