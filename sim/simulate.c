@@ -1,8 +1,8 @@
 /*
  * simulate.c - coursegen-simulate: a generation worker that drives courses
  * through realistic generations by calling the worker API of
- * sql/004-worker-api.sql (libpq only, one connection, as role
- * coursegen_worker).
+ * sql/004-worker-api.sql (libpq, one connection, as role coursegen_worker;
+ * the UUID check, integer parsing and clock of the project's library).
  *
  * Every course follows a plan made up front from a seeded random generator:
  * queued, generating (metadata, section batches, validation, saving), then
@@ -28,6 +28,10 @@
 #include <time.h>
 
 #include <libpq-fe.h>
+
+#include "clock.h"
+#include "intparse.h"
+#include "uuid.h"
 
 #define SIM_MAX_COURSES	256
 #define SIM_MAX_STEPS	(16 + 1000)
@@ -63,7 +67,7 @@ struct sim_step {
 };
 
 struct sim_course {
-	char		 id[37];
+	char		 id[UUID_STRLEN + 1];
 	enum sim_outcome spec;		/* as asked on the command line */
 	enum sim_outcome outcome;	/* this round's */
 	struct sim_step	*steps;
@@ -132,15 +136,6 @@ rng_delay(const struct sim_opts *o, double units)
 	return v < 1 ? 1 : (long)v;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 sim_log(const char *fmt, ...)
 {
@@ -153,41 +148,15 @@ sim_log(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A canonical UUID, lower-cased into out[37]; false if s is not one. */
-static bool
-parse_uuid(const char *s, size_t n, char *out)
-{
-	size_t i;
-
-	if (n != 36)
-		return false;
-	for (i = 0; i < 36; i++) {
-		char c = s[i];
-
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (c != '-')
-				return false;
-		} else if (c >= 'A' && c <= 'F')
-			c = (char)(c - 'A' + 'a');
-		else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			return false;
-		out[i] = c;
-	}
-	out[36] = '\0';
-	return true;
-}
-
+/* A whole decimal number in [lo, hi] (intparse.h). */
 static bool
 parse_long(const char *s, long lo, long hi, long *out)
 {
-	char *end;
-	long v;
+	long long v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+	if (!parse_int_range(s, lo, hi, &v))
 		return false;
-	*out = v;
+	*out = (long)v;
 	return true;
 }
 
@@ -327,7 +296,7 @@ plan_course(const struct sim_opts *o, struct sim_course *c, long first_delay)
 	}
 	c->nsteps = n;
 	c->next = 0;
-	c->due_ms = now_ms() + first_delay;
+	c->due_ms = clock_mono_ms() + first_delay;
 	c->rounds++;
 	return true;
 }
@@ -469,7 +438,7 @@ parse_course(const char *arg, struct sim_course *c)
 	int		 i;
 
 	memset(c, 0, sizeof(*c));
-	if (!parse_uuid(arg, n, c->id))
+	if (!uuid_canon(arg, n, c->id))
 		return false;
 	c->spec = SO_RANDOM;
 	if (colon == NULL)
@@ -518,7 +487,7 @@ main(int argc, char **argv)
 	o.p_fail = o.p_fail_final = o.p_cancel = 0.1;
 	o.repeat_ms = -1;
 	o.stagger_ms = -1;
-	o.seed = (uint64_t)time(NULL) ^ ((uint64_t)now_ms() << 20);
+	o.seed = (uint64_t)time(NULL) ^ ((uint64_t)clock_mono_ms() << 20);
 	parse_models(&o, default_models);
 
 	while ((ch = getopt_long(argc, argv, "d:p:b:m:r:s:qh", longopts,
@@ -648,7 +617,7 @@ main(int argc, char **argv)
 		}
 		if (c == NULL)
 			break;
-		t = now_ms();
+		t = clock_mono_ms();
 		if (c->due_ms > t) {
 			int64_t		 wait = c->due_ms - t;
 			struct timespec	 ts;

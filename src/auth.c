@@ -12,6 +12,8 @@
 #include <jwt.h>
 
 #include "auth.h"
+#include "b64url.h"
+#include "intparse.h"
 #include "json.h"
 
 static const char *const err_names[AUTH__MAX] = {
@@ -114,7 +116,7 @@ check_claims(const struct auth_cfg *cfg, jwt_t *jwt, int64_t now,
 	    strcmp(iss, cfg->issuer) != 0))
 		return AUTH_ISSUER;
 
-	/* NOTES 14: user_id, or sub for plain Supabase tokens. */
+	/* doc/decisions.md, D14: user_id, or sub for plain Supabase tokens. */
 	if (has_claim(jwt, "user_id")) {
 		if ((uid = jwt_get_grant(jwt, "user_id")) == NULL)
 			return AUTH_BAD_CLAIM;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "keys.h"
-#include "text.h"
+#include "uuid.h"
 
 /* Longest token accepted; Supabase tokens are well under 2 KiB. */
 #define AUTH_MAX_TOKEN 8192

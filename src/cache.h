@@ -1,8 +1,9 @@
 /*
  * cache.h - the per-worker cache of statuses and membership verdicts
- * (NOTES 15): rendered statuses are cached per course together with the
- * course's owner and organization, and memberships per (user, org), so the
- * decision for the asking user is still taken on every request.
+ * (doc/decisions.md, D15): rendered statuses are cached per course
+ * together with the course's owner and organization, and memberships per
+ * (user, org), so the decision for the asking user is still taken on every
+ * request.
  *
  * Two ways for an entry to stay valid. Exact: until invalidated (the
  * worker applies the database's change notifications, sql/006-notify.sql,
@@ -18,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "text.h"
+#include "uuid.h"
 
 #define CACHE_WAYS	8
 

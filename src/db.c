@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 
 #include "db.h"
+#include "intparse.h"
 #include "log.h"
 #include "metrics.h"
 

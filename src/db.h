@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "text.h"
+#include "uuid.h"
 
 struct db_cfg {
 	const char	*conninfo;		/* libpq conninfo or URI */

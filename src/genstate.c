@@ -22,13 +22,14 @@ static const char *const phase_names[GP__MAX] = {
 };
 
 /* The contract's messages, exactly (section 4.2), and the same in English.
- * The sections message takes a percentage (gen_message()). */
+ * The sections message takes a percentage: its entry is the text before the
+ * number, sections_tail the text after it (gen_message()). */
 static const char *const messages[GL__MAX][GM__MAX] = {
 	[GL_RU] = {
 		"Генерация не начата",
 		"Ожидание в очереди",
 		"Генерация метаданных курса",
-		"Генерация секций (%d%% завершено)",
+		"Генерация секций (",
 		"Проверка качества",
 		"Сохранение результатов",
 		"Генерация завершена",
@@ -39,13 +40,18 @@ static const char *const messages[GL__MAX][GM__MAX] = {
 		"Generation not started",
 		"Waiting in queue",
 		"Generating course metadata",
-		"Generating sections (%d%% complete)",
+		"Generating sections (",
 		"Checking quality",
 		"Saving results",
 		"Generation complete",
 		"Generation failed",
 		"Generation cancelled",
 	},
+};
+
+static const char *const sections_tail[GL__MAX] = {
+	[GL_RU] = "% завершено)",
+	[GL_EN] = "% complete)",
 };
 
 bool
@@ -124,8 +130,8 @@ take_quality(const struct gen_meta *m, struct gen_state *st)
 }
 
 /*
- * NOTES 4: the phase is the furthest one shown by either signal, the
- * worker's last_phase or the latest phase with a positive duration.
+ * doc/decisions.md, D4: the phase is the furthest one shown by either
+ * signal, the worker's last_phase or the latest phase with a positive duration.
  */
 static enum gen_phase
 current_phase(const struct gen_meta *m)
@@ -180,7 +186,7 @@ compute_generating(const struct gen_meta *m, int64_t elapsed_ms,
 {
 	int64_t	 total = GEN_DEFAULT_BATCHES, done = 0, num;
 
-	/* NOTES 5: a count from a document anyone may have written. */
+	/* doc/decisions.md, D5: a count from a document anyone may have written. */
 	if (is_safe_int(&m->total_batches) && m->total_batches.v > 0 &&
 	    m->total_batches.v <= 1000000)
 		total = (int64_t)m->total_batches.v;
@@ -222,15 +228,17 @@ compute_generating(const struct gen_meta *m, int64_t elapsed_ms,
 		st->msg = GM_METADATA;
 		break;
 	}
-	/* NOTES 1: never 100 before completed. */
-	if (st->progress > 99)
-		st->progress = 99;
+	/* doc/decisions.md, D1: never 100 before completed; the phases above
+	 * give at most 98 (saving), so no clamp is needed here. */
 
 	st->metadata_null = false;
 	st->batches_completed.set = st->total_batches.set = true;
 	st->batches_completed.v = done;
 	st->total_batches.v = total;
-	/* NOTES 6: the model of the current phase, or model_used itself. */
+	/*
+	 * doc/decisions.md, D6: the model of the current phase, or model_used
+	 * itself.
+	 */
 	if (m->model_by_phase[st->phase].s != NULL)
 		st->current_model = m->model_by_phase[st->phase];
 	else if (m->model_used.s != NULL)
@@ -290,8 +298,6 @@ gen_state_compute(enum gen_status status, const struct gen_meta *m,
 
 			st->progress = v <= 0 ? 0 : v >= 99 ? 99 :
 			    round_half_up(v);
-			if (st->progress > 99)
-				st->progress = 99;
 			if (v < 0 || v > 100)
 				st->dropped |= GD_PROGRESS;
 		}
@@ -319,12 +325,9 @@ gen_message(const struct gen_state *st, enum gen_lang lang, char *out,
 
 	if (lang >= GL__MAX)
 		lang = GL_RU;
-	if (st->msg == GM_SECTIONS && lang == GL_EN)
-		n = snprintf(out, outsz, "Generating sections (%d%% complete)",
-		    st->msg_percent);
-	else if (st->msg == GM_SECTIONS)
-		n = snprintf(out, outsz, "Генерация секций (%d%% завершено)",
-		    st->msg_percent);
+	if (st->msg == GM_SECTIONS)
+		n = snprintf(out, outsz, "%s%d%s", messages[lang][GM_SECTIONS],
+		    st->msg_percent, sections_tail[lang]);
 	else
 		n = snprintf(out, outsz, "%s", messages[lang][st->msg < GM__MAX ?
 		    st->msg : GM_IDLE]);

@@ -1,6 +1,6 @@
 /*
  * genstate.h - the generation state machine of the contract (section 4.2)
- * with the corrections of NOTES.md: status, phase, progress, message,
+ * with the decisions of doc/decisions.md: status, phase, progress, message,
  * metadata and ETA. Pure: no I/O, no allocation, no clock.
  */
 #ifndef CS_GENSTATE_H

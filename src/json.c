@@ -21,8 +21,12 @@ struct jdoc {
 /* ---- strict validation (RFC 8259, as JavaScript's JSON.parse) --------- */
 
 /*
- * json-c accepts more than JSON.parse does (single quotes, NaN), so input
- * is checked against the grammar first. Recursion is bounded by depth.
+ * json-c accepts more than JSON.parse does, even with JSON_TOKENER_STRICT:
+ * single quotes (`{'a':1}`), `NaN`, a raw TAB inside a string and `1.`
+ * (checked with json-c 0.16), and json_object_get_int64() saturates
+ * `1e20` instead of failing. So input is checked against RFC 8259's grammar by this small
+ * hand-written validator first, and json-c only builds the tree of what
+ * passed. Recursion is bounded by depth.
  */
 struct vstate {
 	const unsigned char	*s;
@@ -269,9 +273,14 @@ json_validate(const char *text, size_t len, int max_depth, size_t *pos,
 }
 
 /*
- * Tokeners are kept for reuse, one per depth limit (each caller has its
- * own: the input, the metadata, the token's claims), so a parse does not
- * allocate and free a tokener, its stack and its buffer every time.
+ * Tokeners are kept for reuse, so a parse does not allocate and free a
+ * tokener, its stack and its buffer every time. A tokener's depth limit is
+ * fixed when it is made, so one is kept per depth limit (max_depth + 1),
+ * for the first four limits asked for; the callers use four: 4 (a token's
+ * header and claims), 16 (a JWKS file), 32 (the input) and 64 (the
+ * metadata). A fifth limit, or a second parse while the kept one is busy
+ * (parses do not nest today), gets a tokener of its own, allocated and
+ * freed around that one parse.
  */
 static struct {
 	int		 depth;

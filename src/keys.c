@@ -16,10 +16,10 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 
+#include "b64url.h"
 #include "buf.h"
 #include "json.h"
 #include "keys.h"
-#include "text.h"
 
 #define MAX_KEYS	64
 #define MAX_FILE	(256 * 1024)

@@ -27,11 +27,11 @@
 #include <unistd.h>
 
 #include "cache.h"
-#include "fcgi.h"
+#include "clock.h"
 #include "log.h"
 #include "master.h"
 #include "metrics.h"
-#include "service.h"
+#include "worker.h"
 
 /* Crash-loop brake: this many abnormal exits within the window pause
  * respawning for the window. */
@@ -53,14 +53,6 @@ struct child {
 	int		 slot;		/* its status slot (metrics) */
 };
 
-/* What a worker on trial tells the master through the ready pipe, in one
- * write (atomic: smaller than PIPE_BUF). */
-struct ready_msg {
-	pid_t		 pid;
-	int		 ok;
-	char		 why[248];
-};
-
 /* The identity workers run as. */
 struct runas {
 	bool	 drop;
@@ -70,7 +62,6 @@ struct runas {
 };
 
 static volatile sig_atomic_t	 got_chld, got_term, got_hup, got_usr1;
-static volatile sig_atomic_t	 worker_stop;
 static int			 wake_pipe[2] = { -1, -1 };
 static int			 ready_pipe[2] = { -1, -1 };
 
@@ -159,15 +150,6 @@ master_signal(int sig)
 }
 
 static void
-worker_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		(void)log_reopen();	/* async-signal-safe */
-	else
-		worker_stop = 1;
-}
-
-static void
 on_signal(int sig, void (*fn)(int), int flags)
 {
 	struct sigaction sa;
@@ -179,85 +161,7 @@ on_signal(int sig, void (*fn)(int), int flags)
 	sigaction(sig, &sa, NULL);
 }
 
-/* ---- the worker side ------------------------------------------------------ */
-
-/*
- * Install the worker's handlers: SIGTERM, SIGINT and SIGQUIT set the stop
- * flag, SIGUSR1 reopens the LOG_FILE; they stay blocked and fcgi_run
- * delivers them between requests and while idle. SIGHUP and SIGUSR2 are
- * the master's business.
- */
-static void
-worker_signals(sigset_t *hold)
-{
-	on_signal(SIGTERM, worker_signal, 0);
-	on_signal(SIGINT, worker_signal, 0);
-	on_signal(SIGQUIT, worker_signal, 0);
-	on_signal(SIGUSR1, worker_signal, SA_RESTART);
-	on_signal(SIGHUP, SIG_IGN, 0);
-	on_signal(SIGUSR2, SIG_IGN, 0);
-	on_signal(SIGCHLD, SIG_DFL, 0);
-	on_signal(SIGPIPE, SIG_IGN, 0);
-	sigemptyset(hold);
-	sigaddset(hold, SIGTERM);
-	sigaddset(hold, SIGINT);
-	sigaddset(hold, SIGQUIT);
-	sigaddset(hold, SIGUSR1);
-	sigprocmask(SIG_BLOCK, hold, NULL);
-}
-
-/*
- * A worker of a reload on trial proves it can serve before it accepts
- * anything: it connects to the database and prepares the status query,
- * and tells the master through the ready pipe. Returns 0 when it may go
- * on to serve.
- */
-static int
-worker_prove(struct service *svc, int ready_fd)
-{
-	struct ready_msg msg;
-
-	memset(&msg, 0, sizeof(msg));
-	msg.pid = getpid();
-	msg.ok = service_check(svc, msg.why, sizeof(msg.why)) == 0;
-	if (write(ready_fd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
-		msg.ok = 0;
-	close(ready_fd);
-	return msg.ok ? 0 : -1;
-}
-
-static int
-worker_serve(const struct settings *set, int fd, long long max_requests,
-    int ready_fd)
-{
-	struct service	 svc;
-	sigset_t	 hold;
-	long long	 served;
-
-	worker_signals(&hold);
-	if (service_init(&svc, set) != 0) {
-		log_msg(LOG_LVL_ERROR, "out of memory");
-		return 1;
-	}
-	if (ready_fd >= 0 && worker_prove(&svc, ready_fd) != 0) {
-		service_free(&svc);
-		return MASTER_EX_NOTREADY;
-	}
-	served = fcgi_run(&svc, fd, max_requests, &worker_stop, &hold);
-	service_free(&svc);
-	return served < 0 ? 1 : 0;
-}
-
-int
-worker_run_fd0(const struct settings *set)
-{
-	/* The spawner (spawn-fcgi, mod_fcgid) is the process manager here;
-	 * spawn-fcgi never replaces a worker, so there is no recycling.
-	 * Metrics are this process's own. */
-	(void)metrics_init(false);
-	metrics_slot_use(metrics_slot_reserve());
-	return worker_serve(set, 0, 0, -1);
-}
+/* ---- the forked worker ---------------------------------------------------- */
 
 /* Drop to the configured user and group, and check that it held. */
 static bool
@@ -304,7 +208,7 @@ worker_main(const struct settings *set, int fd, const struct runas *ra,
 	if (!drop_privileges(ra)) {
 		log_msg(LOG_LVL_ERROR, "cannot drop privileges to user %s",
 		    ra->name);
-		_exit(MASTER_EX_CONFIG);
+		_exit(WORKER_EX_CONFIG);
 	}
 	/* If the master dies, so do we (after the request in hand). After
 	 * the drop: changing credentials clears the parent-death signal. */
@@ -616,10 +520,7 @@ struct master {
 static time_t
 now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (time_t)(clock_mono_ms() / 1000);
 }
 
 static void
@@ -771,13 +672,31 @@ trial_commit(struct master *m)
 	    m->ra.drop ? m->ra.name : "");
 }
 
+enum worker_end
+master_worker_end(const struct worker_exit *ex)
+{
+	if (ex->trial)
+		return ex->current_trial ? WE_TRIAL_FAILED : WE_IGNORE;
+	if (WIFEXITED(ex->status) && WEXITSTATUS(ex->status) == 0)
+		return !ex->stopping && ex->running ? WE_RECYCLED : WE_DONE;
+	if (WIFEXITED(ex->status) &&
+	    WEXITSTATUS(ex->status) == WORKER_EX_CONFIG)
+		return WE_CANNOT_RUN;
+	if (WIFSIGNALED(ex->status) && ex->stopping &&
+	    WTERMSIG(ex->status) == SIGKILL)
+		return WE_IGNORE;	/* our own straggler kill */
+	return ex->running ? WE_CRASHED : WE_FAILED;
+}
+
 static void
 reap(struct master *m)
 {
-	pid_t	 pid;
-	int	 st;
-	size_t	 i;
-	char	 why[128];
+	struct worker_exit	 ex;
+	enum worker_end		 v;
+	pid_t			 pid;
+	int			 st;
+	size_t			 i;
+	char			 why[128];
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		struct child	 c;
@@ -794,50 +713,50 @@ reap(struct master *m)
 		if (!found)
 			continue;
 		metrics_slot_release(c.slot);
-		if (c.trial) {
-			/* Died before its reload was committed. */
-			if (trial_on(m) && c.gen == m->trial_gen) {
-				if (WIFSIGNALED(st))
-					snprintf(why, sizeof(why), "a new worker "
-					    "was killed by signal %d (%s)",
-					    WTERMSIG(st),
-					    strsignal(WTERMSIG(st)));
-				else
-					snprintf(why, sizeof(why), "a new worker "
-					    "exited with status %d",
-					    WEXITSTATUS(st));
-				trial_abort(m, why);
-			}
-			continue;
-		}
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-			if (!c.stopping && m->state == M_RUNNING)
-				metrics_restart(MR_RECYCLE);
-			if (!c.stopping && m->state == M_RUNNING)
-				log_msg(LOG_LVL_DEBUG, "worker %ld recycled "
-				    "after %lld requests", (long)pid,
-				    m->set->max_requests);
-		} else if (WIFEXITED(st) &&
-		    WEXITSTATUS(st) == MASTER_EX_CONFIG) {
+		ex.status = st;
+		ex.trial = c.trial;
+		ex.current_trial = trial_on(m) && c.gen == m->trial_gen;
+		ex.stopping = c.stopping;
+		ex.running = m->state == M_RUNNING;
+		switch (v = master_worker_end(&ex)) {
+		case WE_IGNORE:
+		case WE_DONE:
+			break;
+		case WE_TRIAL_FAILED:
+			if (WIFSIGNALED(st))
+				snprintf(why, sizeof(why), "a new worker was "
+				    "killed by signal %d (%s)", WTERMSIG(st),
+				    strsignal(WTERMSIG(st)));
+			else
+				snprintf(why, sizeof(why), "a new worker "
+				    "exited with status %d", WEXITSTATUS(st));
+			trial_abort(m, why);
+			break;
+		case WE_RECYCLED:
+			metrics_restart(MR_RECYCLE);
+			log_msg(LOG_LVL_DEBUG, "worker %ld recycled after %lld "
+			    "requests", (long)pid, m->set->max_requests);
+			break;
+		case WE_CANNOT_RUN:
 			log_msg(LOG_LVL_ERROR, "worker %ld cannot run (see "
 			    "above); stopping", (long)pid);
 			m->exit_code = 1;
 			got_term = 1;
-		} else if (WIFSIGNALED(st)) {
-			if (c.stopping && WTERMSIG(st) == SIGKILL)
-				continue;	/* our own straggler kill */
-			log_msg(LOG_LVL_WARN, "worker %ld killed by signal %d "
-			    "(%s)%s", (long)pid, WTERMSIG(st),
-			    strsignal(WTERMSIG(st)),
-			    m->state == M_RUNNING ? "; replacing it" : "");
-			if (m->state == M_RUNNING)
+			break;
+		case WE_CRASHED:
+		case WE_FAILED:
+			if (WIFSIGNALED(st))
+				log_msg(LOG_LVL_WARN, "worker %ld killed by "
+				    "signal %d (%s)%s", (long)pid, WTERMSIG(st),
+				    strsignal(WTERMSIG(st)), v == WE_CRASHED ?
+				    "; replacing it" : "");
+			else
+				log_msg(LOG_LVL_WARN, "worker %ld exited with "
+				    "status %d%s", (long)pid, WEXITSTATUS(st),
+				    v == WE_CRASHED ? "; replacing it" : "");
+			if (v == WE_CRASHED)
 				record_crash(m);
-		} else {
-			log_msg(LOG_LVL_WARN, "worker %ld exited with status "
-			    "%d%s", (long)pid, WEXITSTATUS(st),
-			    m->state == M_RUNNING ? "; replacing it" : "");
-			if (m->state == M_RUNNING)
-				record_crash(m);
+			break;
 		}
 	}
 }
@@ -846,7 +765,7 @@ reap(struct master *m)
 static void
 read_ready(struct master *m)
 {
-	struct ready_msg	 msgs[8];
+	struct worker_ready	 msgs[8];
 	ssize_t			 n;
 	size_t			 i, k;
 	char			 why[sizeof(msgs[0].why) + 64];

@@ -1,20 +1,16 @@
 /*
- * master.h - the process master in the php-fpm mould, and the worker side
- * shared by every FastCGI mode.
+ * master.h - the process master in the php-fpm mould: one listening
+ * socket, N forked workers (worker.h) supervised, recycled and reloaded.
  */
 #ifndef CS_MASTER_H
 #define CS_MASTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "settings.h"
-
-/* Exit status of a worker that cannot run at all (EX_CONFIG): the master
- * stops instead of respawning it. */
-#define MASTER_EX_CONFIG 78
-/* Exit status of a worker on trial that could not reach the database or
- * prepare the query (EX_TEMPFAIL): the reload is refused. */
-#define MASTER_EX_NOTREADY 75
+/* worker_run_fd0() for main.c, until it includes worker.h itself. */
+#include "worker.h"
 
 /* Settings given on the command line; they win over file and environment,
  * also after a reload. */
@@ -33,6 +29,31 @@ struct master_overrides {
 int	 master_run(struct settings *set, const char *config_file,
 	    const struct master_overrides *);
 
+/* A worker the master reaped: what it was and how it ended. */
+struct worker_exit {
+	int	 status;	/* as waitpid() reports it */
+	bool	 trial;		/* of a reload not yet committed */
+	bool	 current_trial;	/* ... and that reload is still on trial */
+	bool	 stopping;	/* the master told it to finish and exit */
+	bool	 running;	/* the master is running, not stopping */
+};
+
+/* What the master does about it. */
+enum worker_end {
+	WE_IGNORE,	/* a trial of a reload already decided, or the
+			 * master's own SIGKILL of a straggler */
+	WE_TRIAL_FAILED, /* a worker of the reload on trial died: abort it */
+	WE_RECYCLED,	/* exit 0 of its own (MAX_REQUESTS): count, replace */
+	WE_DONE,	/* exit 0 when told to stop, or while stopping */
+	WE_CANNOT_RUN,	/* WORKER_EX_CONFIG: stop the master, exit 1 */
+	WE_CRASHED,	/* died otherwise while running: log, count towards
+			 * the crash-loop brake, replace */
+	WE_FAILED	/* died otherwise while stopping: log only */
+};
+
+/* The master's transition for a reaped worker (pure). */
+enum worker_end master_worker_end(const struct worker_exit *);
+
 /*
  * What the real start of a pool would refuse, checked without binding or
  * forking (--check-config): root without RUN_AS_USER, a user or group that
@@ -49,11 +70,5 @@ int	 master_check(const struct settings *, char *err, size_t errlen);
  * into argv or the environment.
  */
 char	**master_proctitle_init(int argc, char **argv);
-
-/*
- * Serve FastCGI on the socket in fd 0 in this process (spawn-fcgi,
- * mod_fcgid), until SIGTERM/SIGINT or accept fails. Returns the exit status.
- */
-int	 worker_run_fd0(const struct settings *);
 
 #endif

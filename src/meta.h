@@ -13,9 +13,9 @@ struct jdoc;
 /*
  * Parse the metadata text (NULL or empty for SQL NULL) and fill m with
  * the fields it holds; values of the wrong JSON type are left absent
- * (NOTES 5). Strings in m borrow from *doc, which the caller frees with
- * jdoc_free() after use (it may be NULL). Returns 0, or -1 when the text
- * is not JSON (m then describes an empty document).
+ * (doc/decisions.md, D5). Strings in m borrow from *doc, which the caller
+ * frees with jdoc_free() after use (it may be NULL). Returns 0, or -1 when
+ * the text is not JSON (m then describes an empty document).
  */
 int	 meta_read(const char *text, size_t len, struct gen_meta *m,
 	    struct jdoc **doc);

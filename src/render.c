@@ -1,9 +1,9 @@
 /* render.c - the getStatus output object (contract section 5) as JSON. */
 #include "config.h"
 
+#include "isotime.h"
 #include "json.h"
 #include "render.h"
-#include "text.h"
 
 static void
 opt_int(struct jw *w, const char *key, const struct opt_int *v)

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 
 #include "cors.h"
+#include "intparse.h"
 #include "settings.h"
-#include "text.h"
 
 #define OFF(f) offsetof(struct settings, f)
 #define CONF_MAX (1024 * 1024)
@@ -383,22 +383,6 @@ read_secret_file(const char *path, unsigned char **out, size_t *len)
 	return 0;
 }
 
-static bool
-parse_octal(const char *s, long long min, long long max, long long *out)
-{
-	char		*end;
-	long long	 v;
-
-	if (*s < '0' || *s > '7')
-		return false;
-	errno = 0;
-	v = strtoll(s, &end, 8);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 /* JWT_PUBLIC_KEYS: "[kid=]file.pem" entries separated by commas or spaces. */
 static int
 load_pem_list(struct keyring *kr, const char *list, char *err, size_t errlen)
@@ -502,14 +486,11 @@ load(struct settings *s, const struct conf *c, char *err, size_t errlen)
 
 	for (i = 0; i < sizeof(int_settings) / sizeof(int_settings[0]); i++) {
 		const struct int_setting *is = &int_settings[i];
-		bool ok;
 
 		n = is->def;
 		if ((v = lookup(c, is->name)) != NULL) {
-			ok = is->base == 8 ?
-			    parse_octal(v, is->min, is->max, &n) :
-			    parse_int_range(v, is->min, is->max, &n);
-			if (!ok) {
+			if (!parse_int_base(v, is->base, is->min, is->max,
+			    &n)) {
 				snprintf(err, errlen, is->base == 8 ?
 				    "%s must be an octal mode from %llo to "
 				    "%llo" : "%s must be an integer from %lld "

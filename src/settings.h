@@ -21,7 +21,7 @@ struct settings {
 	char		*jwt_audience;
 	char		*jwt_issuer;
 	char		*trpc_base;
-	char		*metrics_path;	/* "" turns it off */
+	char		*metrics_path;	/* METRICS_PATH; "off" turns it off */
 	char		*health_path;
 	bool		 superjson;	/* TRPC_TRANSFORMER=superjson */
 	long long	 cache_ttl_ms;

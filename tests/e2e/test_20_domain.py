@@ -1,4 +1,4 @@
-"""What the data field says for each stored state: one test per point of NOTES.md (1-12),
+"""What the data field says for each stored state: one test per decision of doc/decisions.md (D1-D12),
 each driven by a table of rows inserted with fixed ids and read back over HTTP."""
 
 import math
@@ -39,7 +39,7 @@ S = "sections"
 
 # name -> (generation_status, generation_metadata, expected subset of data)
 CASES = {
-    # ---- NOTES 1: progress rounded once, half up, never 100 before completed
+    # ---- doc/decisions.md, D1: progress rounded once, half up, never 100 before completed
     "round/3of8": ("generating", {"last_phase": S, "batch_count": 3, "total_batches": 8},
                    secs(3, 8, 37, 36)),
     "round/5of8": ("generating", {"last_phase": S, "batch_count": 5, "total_batches": 8},
@@ -72,7 +72,7 @@ CASES = {
     "round/failed-null": ("failed", {"last_progress": None},
                           failed(None, 0, {"retryable": False})),
 
-    # ---- NOTES 2: sections message = floor(100*b/t) in integers
+    # ---- doc/decisions.md, D2: sections message = floor(100*b/t) in integers
     "msg/0of8": ("generating", {"last_phase": S, "batch_count": 0, "total_batches": 8},
                  secs(0, 8, 0, 10)),
     "msg/1of3": ("generating", {"last_phase": S, "batch_count": 1, "total_batches": 3},
@@ -86,14 +86,14 @@ CASES = {
     "msg/1of7": ("generating", {"last_phase": S, "batch_count": 1, "total_batches": 7},
                  secs(1, 7, 14, 20)),
 
-    # ---- NOTES 3: generating before any metadata
+    # ---- doc/decisions.md, D3: generating before any metadata
     "nometa/sql-null": ("generating", None, meta0()),
     "nometa/empty-object": ("generating", {}, meta0()),
     "nometa/json-null": ("generating", Raw("null"), meta0()),
     "nometa/json-string": ("generating", Raw('"starting"'), meta0()),
     "nometa/json-array": ("generating", Raw("[1, 2, 3]"), meta0()),
 
-    # ---- NOTES 4: phase = furthest of last_phase and duration_ms.<phase> > 0
+    # ---- doc/decisions.md, D4: phase = furthest of last_phase and duration_ms.<phase> > 0
     "phase/last_phase-only": ("generating", {"last_phase": S, "batch_count": 2},
                               secs(2, 8, 25, 28)),
     "phase/duration-only-sections": ("generating", {"duration_ms": {"metadata": 1200,
@@ -122,7 +122,7 @@ CASES = {
     "phase/validation-by-last_phase": ("generating", {"last_phase": "validation"},
                                        gen("validation", 88, MSG_VALID, 0, 8)),
 
-    # ---- NOTES 5: batch_count / total_batches from an untrusted document
+    # ---- doc/decisions.md, D5: batch_count / total_batches from an untrusted document
     "batches/total-missing": ("generating", {"last_phase": S, "batch_count": 2},
                               secs(2, 8, 25, 28)),
     "batches/total-zero": ("generating", {"last_phase": S, "batch_count": 2,
@@ -150,7 +150,7 @@ CASES = {
     "batches/count-fraction": ("generating", {"last_phase": S, "batch_count": 2.5,
                                               "total_batches": 8}, secs(0, 8, 0, 10)),
 
-    # ---- NOTES 6: currentModel
+    # ---- doc/decisions.md, D6: currentModel
     "model/object-current-phase": ("generating", {"last_phase": S, "batch_count": 4,
                                                   "model_used": {"metadata": "m-meta",
                                                                  "sections": "openai/gpt-oss-20b"}},
@@ -180,7 +180,7 @@ CASES = {
                                    "model_used": ["openai/gpt-oss-20b"]},
                     secs(4, 8, 50, 45)),
 
-    # ---- NOTES 7: optional means absent; out-of-schema values left out
+    # ---- doc/decisions.md, D7: optional means absent; out-of-schema values left out
     "optional/quality-1.5": ("generating", {"quality_scores": {"overall": 1.5}}, meta0()),
     "optional/quality-negative": ("generating", {"quality_scores": {"overall": -0.1}}, meta0()),
     "optional/quality-string": ("generating", {"quality_scores": {"overall": "0.9"}}, meta0()),
@@ -230,7 +230,7 @@ CASES = {
                                                         'Ошибка "quota" \\ \n\t\u0001 </script> ✓ 😀',
                                                         "retryable": True})),
 
-    # ---- NOTES 12: NULL generation_status is idle; the simple states
+    # ---- doc/decisions.md, D12: NULL generation_status is idle; the simple states
     "state/null-is-idle": (None, None, dict(status="idle", phase=None, progress=0,
                                             message=MSG_IDLE, metadata=None)),
     "state/null-with-metadata": (None, {"batch_count": 3, "last_phase": S},
@@ -246,11 +246,11 @@ CASES = {
                              message=MSG_CANCELLED, metadata=None)),
 }
 
-# NOTES 12: values the service does not know -> 500 generic
+# doc/decisions.md, D12: values the service does not know -> 500 generic
 UNKNOWN_STATES = {"unknown/exploded": "exploded", "unknown/empty": "",
                   "unknown/upper-case": "GENERATING", "unknown/padded": " generating"}
 
-# NOTES 8: numbers print as stored (JavaScript's shortest round-trip form)
+# doc/decisions.md, D8: numbers print as stored (JavaScript's shortest round-trip form)
 COSTS = {"cost/0.28": ("0.28", "0.28"), "cost/0.1": ("0.1", "0.1"),
          "cost/0.3": ("0.3", "0.3"), "cost/3": ("3", "3"), "cost/12.345": ("12.345", "12.345"),
          "cost/0.07": ("0.07", "0.07"), "cost/1234.5678": ("1234.5678", "1234.5678"),
@@ -259,7 +259,7 @@ COSTS = {"cost/0.28": ("0.28", "0.28"), "cost/0.1": ("0.1", "0.1"),
 BIG_COSTS = {"cost/1e20": ("1e20", 1e20), "cost/-1e20": ("-1e20", -1e20),
              "cost/2^64+": ("18446744073709551617000", 1.8446744073709551617e22)}
 
-# NOTES 9: timestamps (created, updated) -> (startedAt, lastUpdatedAt)
+# doc/decisions.md, D9: timestamps (created, updated) -> (startedAt, lastUpdatedAt)
 TIMES = {
     "time/z": ("2025-11-05T12:00:00Z", "2025-11-05T12:01:15Z",
                "2025-11-05T12:00:00.000Z", "2025-11-05T12:01:15.000Z"),
@@ -280,7 +280,7 @@ ETA_FUTURE = cid("domain/eta/created-in-future")
 ETA_FUTURE_SECTIONS = cid("domain/eta/created-in-future-sections")
 ETA_FIXED = cid("domain/eta/fixed-timestamps")
 
-# NOTES 11: monotone ETA. All rows of one elapsed time are inserted by one statement
+# doc/decisions.md, D11: monotone ETA. All rows of one elapsed time are inserted by one statement
 # (same now()), ordered by increasing progress.
 PROGRESSION = ([{}] + [{"last_phase": S, "batch_count": b, "total_batches": 8}
                        for b in range(0, 9)] +
@@ -354,31 +354,31 @@ class Domain(E2ECase):
                 if exp["status"] != "completed":
                     self.assertLess(d["progress"], 100)
 
-    # NOTES 1
+    # doc/decisions.md, D1
     def test_01_progress_rounded_half_up_and_below_100_until_completed(self):
         self.check_cases("round")
 
-    # NOTES 2
+    # doc/decisions.md, D2
     def test_02_sections_message_is_integer_share_of_batches(self):
         self.check_cases("msg")
 
-    # NOTES 3
+    # doc/decisions.md, D3
     def test_03_generating_without_metadata_is_metadata_phase(self):
         self.check_cases("nometa")
 
-    # NOTES 4
+    # doc/decisions.md, D4
     def test_04_phase_is_furthest_of_last_phase_and_durations(self):
         self.check_cases("phase")
 
-    # NOTES 5
+    # doc/decisions.md, D5
     def test_05_batch_counts_defaulted_and_clamped(self):
         self.check_cases("batches")
 
-    # NOTES 6
+    # doc/decisions.md, D6
     def test_06_current_model(self):
         self.check_cases("model")
 
-    # NOTES 7
+    # doc/decisions.md, D7
     def test_07_optional_fields_absent_never_null(self):
         self.check_cases("optional")
         # the raw body never carries a null inside metadata
@@ -387,7 +387,7 @@ class Domain(E2ECase):
                 resp = self.status_of(cid("domain/" + name))
                 self.assertNotRegex(resp.body, rb'"metadata":\{[^}]*null')
 
-    # NOTES 8
+    # doc/decisions.md, D8
     def test_08_numbers_print_as_stored(self):
         for name, (_stored, printed) in COSTS.items():
             with self.subTest(case=name):
@@ -411,7 +411,7 @@ class Domain(E2ECase):
             body = self.status_of(cid("domain/optional/quality-0")).body
             self.assertIn(b'"qualityScore":0}', body)
 
-    # NOTES 9
+    # doc/decisions.md, D9
     def test_09_timestamps_utc_with_milliseconds(self):
         for name, (_c, _u, started, last) in TIMES.items():
             with self.subTest(case=name):
@@ -419,7 +419,7 @@ class Domain(E2ECase):
                 self.assertEqual(d["startedAt"], started)
                 self.assertEqual(d["lastUpdatedAt"], last)
 
-    # NOTES 10
+    # doc/decisions.md, D10
     def test_10_course_id_lower_case_whatever_the_request(self):
         for variant in (CASE_INSENSITIVE.upper(),
                         CASE_INSENSITIVE[:9].upper() + CASE_INSENSITIVE[9:],
@@ -429,7 +429,7 @@ class Domain(E2ECase):
                 self.assertEqual(d["courseId"], CASE_INSENSITIVE)
                 self.assertEqual(d["status"], "queued")
 
-    # NOTES 11
+    # doc/decisions.md, D11
     def test_11a_eta_null_unless_generating(self):
         for name, (gs, _md, exp) in CASES.items():
             if exp["status"] == "generating":
@@ -489,7 +489,7 @@ class Domain(E2ECase):
                     self.assertGreaterEqual(got, eta(p, e))
                     self.assertLessEqual(got, eta(p, e + since) + 1)
 
-    # NOTES 12
+    # doc/decisions.md, D12
     def test_12a_null_and_simple_states(self):
         self.check_cases("state")
 

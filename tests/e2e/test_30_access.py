@@ -1,4 +1,4 @@
-"""Access (NOTES 13-16): who may read a course, which claim names the user, and that
+"""Access (doc/decisions.md, D13-D16): who may read a course, which claim names the user, and that
 membership changes and deletions reach the next poll of every worker, once the
 change notifications (sql/006-notify.sql) have arrived."""
 
@@ -35,7 +35,7 @@ def setUpModule():
 
 
 class Authorization(E2ECase):
-    """NOTES 13: owner or member of the course's organization; else 403; absent 404."""
+    """doc/decisions.md, D13: owner or member of the course's organization; else 403; absent 404."""
 
     def test_13_table(self):
         cases = [
@@ -100,7 +100,7 @@ class Authorization(E2ECase):
 
 
 class Concurrency(E2ECase):
-    """NOTES 15 under load: many users at once over both workers, each gets their own
+    """doc/decisions.md, D15 under load: many users at once over both workers, each gets their own
     answer (no cross-talk through a worker's cache or a reused connection)."""
 
     def test_15_concurrent_mixed_users(self):
@@ -127,7 +127,7 @@ class Concurrency(E2ECase):
 
 
 class UserId(E2ECase):
-    """NOTES 14: user_id claim, else sub; must be a UUID."""
+    """doc/decisions.md, D14: user_id claim, else sub; must be a UUID."""
 
     def mint(self, **c):
         return jwt(c, self.stack.secret)
@@ -171,7 +171,7 @@ class UserId(E2ECase):
 
 
 class ContractTestIds(E2ECase):
-    """NOTES 16: the contract test's ids are not UUIDs; over HTTP the code is data.code."""
+    """doc/decisions.md, D16: the contract test's ids are not UUIDs; over HTTP the code is data.code."""
 
     def test_16_contract_ids_rejected_by_schema(self):
         for fake in ("generating-course-id", "completed-course-id", "test-course-id"):

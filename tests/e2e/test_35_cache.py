@@ -1,4 +1,4 @@
-"""The status cache (NOTES 15, issue 10): exact, kept by the database's change
+"""The status cache (doc/decisions.md, D15, issue 10): exact, kept by the database's change
 notifications (sql/006-notify.sql), and never one user's answer for another.
 
 Hits and misses are proven by counting the service's status queries in the cluster's
@@ -141,7 +141,7 @@ class Exact(OwnStackCase):
     def assert_statements(self, before, n, what):
         self.assertEqual(statements(self.stack) - before, n, what)
 
-    # -- isolation (NOTES 15): the decision is taken for each user
+    # -- isolation (doc/decisions.md, D15): the decision is taken for each user
 
     def test_1_owner_then_outsider_then_member(self):
         d = self.ok_data(self.status_of(C1, OWNER))

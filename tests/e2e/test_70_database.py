@@ -1,4 +1,4 @@
-"""NOTES 17 and the database edge: the status query is a primary-key lookup, the contract's
+"""doc/decisions.md, D17 and the database edge: the status query is a primary-key lookup, the contract's
 indexes exist, the service role reads only what it needs, and database trouble becomes
 a tRPC error (503/504) from which the service recovers by itself."""
 

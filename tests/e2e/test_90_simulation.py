@@ -48,8 +48,8 @@ class SimCase(E2ECase):
 
 
 def shown_progress(meta):
-    """What the service shows for a generating course with this metadata (README, NOTES
-    1): metadata 0, sections 10 + 70 * done / total rounded half up, 88, 98."""
+    """What the service shows for a generating course with this metadata (doc/decisions.md,
+    D1): metadata 0, sections 10 + 70 * done / total rounded half up, 88, 98."""
     phase = meta.get("last_phase")
     if phase == "sections":
         total = meta.get("total_batches", 8)
@@ -114,7 +114,7 @@ class WorkerApi(SimCase):
         self.assertEqual(m["platform_key"], "kept")
         self.assertEqual(m["model_used"], {"metadata": "m-meta", "sections": "m-sec"})
         self.assertEqual((m["last_phase"], m["batch_count"]), ("sections", 1))
-        # Both signals of NOTES 4 name the same phase.
+        # Both signals of doc/decisions.md, D4 name the same phase.
         furthest = max((p for p, v in m["duration_ms"].items() if v > 0),
                        key=PHASE_RANK.get)
         self.assertEqual(furthest, "sections")

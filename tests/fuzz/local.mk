@@ -27,7 +27,8 @@ FUZZ_BIN = tests/fuzz/bin
 FUZZ_WORK = tests/fuzz/work
 
 # The project sources each target links (all pure: no database, no I/O).
-FUZZ_SRC_COMMON = src/buf.c src/json.c src/text.c
+FUZZ_SRC_COMMON = src/buf.c src/json.c src/uuid.c src/query.c src/isotime.c \
+	src/b64url.c src/acceptlang.c src/intparse.c
 fuzz_trpc_SRCS = $(FUZZ_SRC_COMMON) src/trpc.c src/http.c src/input.c
 fuzz_json_SRCS = $(FUZZ_SRC_COMMON) src/input.c
 fuzz_meta_SRCS = $(FUZZ_SRC_COMMON) src/meta.c src/genstate.c src/render.c

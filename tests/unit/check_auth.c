@@ -112,13 +112,13 @@ static const struct {
 	{ { JWT_ALG_HS256, NULL, "{\"user_id\":\"11111111-2222-3333-4444-55555555555A\",\"sub\":\"x\","
 	    "\"role\":\"authenticated\",\"organization_id\":\"o\"," EXP_OK "}" }, AUTH_OK,
 	  "11111111-2222-3333-4444-55555555555a" },
-	/* exp: required, with leeway */
+	/* exp: required, an integer, honoured with JWT_LEEWAY (30 s here) */
 	{ { JWT_ALG_HS256, NULL, "{\"sub\":\"" USER "\"}" }, AUTH_NO_EXP, NULL },
 	{ { JWT_ALG_HS256, NULL, "{\"sub\":\"" USER "\",\"exp\":1799999000}" }, AUTH_EXPIRED, NULL },
 	{ { JWT_ALG_HS256, NULL, "{\"sub\":\"" USER "\",\"exp\":1799999980}" }, AUTH_OK, USER },
 	{ { JWT_ALG_HS256, NULL, "{\"sub\":\"" USER "\",\"exp\":\"1800003600\"}" }, AUTH_BAD_CLAIM, NULL },
 	{ { JWT_ALG_HS256, NULL, "{\"sub\":\"" USER "\",\"exp\":1800003600.5}" }, AUTH_BAD_CLAIM, NULL },
-	/* nbf: honoured, with leeway */
+	/* nbf: an integer, honoured with JWT_LEEWAY */
 	{ { JWT_ALG_HS256, NULL, "{\"sub\":\"" USER "\"," EXP_OK ",\"nbf\":1800000600}" },
 	  AUTH_NOT_YET_VALID, NULL },
 	{ { JWT_ALG_HS256, NULL, "{\"sub\":\"" USER "\"," EXP_OK ",\"nbf\":1800000020}" }, AUTH_OK, USER },
@@ -150,18 +150,20 @@ START_TEST(test_minted)
 }
 END_TEST
 
-/* alg "none" is refused even though libjwt would parse it. */
+/* alg "none" is refused even though libjwt would parse it: unsigned, it
+ * is no canonical JWS (no key is tried); with a signature glued on, no key
+ * is configured for "none". */
 START_TEST(test_alg_none)
 {
 	struct mint		 m = { JWT_ALG_NONE, NULL, "{\"sub\":\"" USER "\"," EXP_OK "}" };
 	struct auth_identity	 id;
 	char			*hdr = mint(&m), *withsig;
 
-	ck_assert_int_ne(auth_verify(&cfg, hdr, NOW, &id), AUTH_OK);
+	ck_assert_int_eq(auth_verify(&cfg, hdr, NOW, &id), AUTH_MALFORMED);
 	/* also with a signature part glued on */
 	withsig = malloc(strlen(hdr) + 8);
 	sprintf(withsig, "%sAAAA", hdr);
-	ck_assert_int_ne(auth_verify(&cfg, withsig, NOW, &id), AUTH_OK);
+	ck_assert_int_eq(auth_verify(&cfg, withsig, NOW, &id), AUTH_WRONG_ALG);
 	free(withsig);
 	free(hdr);
 }
@@ -244,20 +246,25 @@ START_TEST(test_cache)
 	ck_assert_str_eq(id.user_id, "99999999-2222-3333-4444-555555555555");
 	ck_assert_int_eq(auth_verify_cached(&cfg, c, ha, NOW, &id, &hit), AUTH_OK);
 	ck_assert_str_eq(id.user_id, USER);
-	/* past exp + leeway the cached entry is not used */
+	/* past exp (the leeway is not applied to the cache) the cached entry
+	 * is not used: the token is verified again, with the leeway */
+	ck_assert_int_eq(auth_verify_cached(&cfg, c, ha, 1800003600 + 10, &id,
+	    &hit), AUTH_OK);
+	ck_assert(!hit);
 	ck_assert_int_eq(auth_verify_cached(&cfg, c, ha, 1800003600 + 31, &id, &hit),
 	    AUTH_EXPIRED);
 	ck_assert_int_eq(auth_verify_cached(&cfg, c, hbad, NOW, &id, &hit), AUTH_INVALID);
 	ck_assert_int_eq(auth_verify_cached(&cfg, c, hbad, NOW, &id, &hit), AUTH_INVALID);
 	ck_assert_int_eq(auth_verify_cached(&cfg, NULL, ha, NOW, &id, &hit), AUTH_OK);
 	/* The lookup alone: what the cache holds (ha, the last verified),
-	 * never a refused or evicted token, never past exp + leeway. */
+	 * never a refused or evicted token, never past exp itself. */
 	memset(&id, 0, sizeof(id));
 	ck_assert(auth_cache_lookup(c, ha, NOW, &id));
 	ck_assert_str_eq(id.user_id, USER);
 	ck_assert(!auth_cache_lookup(c, hb, NOW, &id));
 	ck_assert(!auth_cache_lookup(c, hbad, NOW, &id));
-	ck_assert(!auth_cache_lookup(c, ha, 1800003600 + 31, &id));
+	ck_assert(auth_cache_lookup(c, ha, 1800003600, &id));
+	ck_assert(!auth_cache_lookup(c, ha, 1800003600 + 1, &id));
 	ck_assert(!auth_cache_lookup(NULL, ha, NOW, &id));
 	ck_assert(!auth_cache_lookup(c, NULL, NOW, &id));
 	auth_cache_free(c);

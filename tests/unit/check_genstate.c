@@ -29,11 +29,11 @@ static const struct {
 	const char	*eta;		/* JSON: "92" or "null" */
 	const char	*metadata;	/* JSON */
 } cases[] = {
-	/* 0: NOTES 12, a NULL status is idle */
+	/* 0: doc/decisions.md, D12, a NULL status is idle */
 	{ NULL, NULL, 0, "null", 0, "Генерация не начата", "null", "null" },
 	{ "idle", "{\"batch_count\":3}", 0, "null", 0, "Генерация не начата", "null", "null" },
 	{ "queued", NULL, 5000, "null", 0, "Ожидание в очереди", "null", "null" },
-	/* 3: NOTES 3, generating before any metadata */
+	/* 3: doc/decisions.md, D3, generating before any metadata */
 	{ "generating", NULL, 0, "\"metadata\"", 0, "Генерация метаданных курса", "150",
 	  "{\"batchesCompleted\":0,\"totalBatches\":8}" },
 	{ "generating", "{}", 30000, "\"metadata\"", 0, "Генерация метаданных курса", "300",
@@ -45,7 +45,7 @@ static const struct {
 	  "\"model_used\":{\"sections\":\"openai/gpt-oss-20b\"},\"quality_scores\":{\"overall\":0.87}}",
 	  75000, "\"sections\"", 45, "Генерация секций (50% завершено)", "92",
 	  "{\"batchesCompleted\":4,\"totalBatches\":8,\"currentModel\":\"openai/gpt-oss-20b\",\"qualityScore\":0.87}" },
-	/* 7: NOTES 1 and 2: 36.25 rounds to 36, the message says 37% */
+	/* 7: doc/decisions.md, D1 and D2: 36.25 rounds to 36, the message says 37% */
 	{ "generating", "{\"batch_count\":3,\"total_batches\":8,\"last_phase\":\"sections\"}",
 	  36250, "\"sections\"", 36, "Генерация секций (37% завершено)", "64",
 	  "{\"batchesCompleted\":3,\"totalBatches\":8}" },
@@ -55,7 +55,7 @@ static const struct {
 	{ "generating", "{\"batch_count\":8,\"total_batches\":8,\"last_phase\":\"sections\"}",
 	  80000, "\"sections\"", 80, "Генерация секций (100% завершено)", "20",
 	  "{\"batchesCompleted\":8,\"totalBatches\":8}" },
-	/* 10: NOTES 5: counts past the total are clamped */
+	/* 10: doc/decisions.md, D5: counts past the total are clamped */
 	{ "generating", "{\"batch_count\":12,\"total_batches\":8,\"last_phase\":\"sections\"}",
 	  80000, "\"sections\"", 80, "Генерация секций (100% завершено)", "20",
 	  "{\"batchesCompleted\":8,\"totalBatches\":8}" },
@@ -88,7 +88,7 @@ static const struct {
 	{ "generating", "{\"duration_ms\":{\"metadata\":1,\"sections\":2,\"saving\":3}}", 97500,
 	  "\"saving\"", 98, "Сохранение результатов", "3",
 	  "{\"batchesCompleted\":0,\"totalBatches\":8}" },
-	/* 20: NOTES 4: the furthest of the two signals wins */
+	/* 20: doc/decisions.md, D4: the furthest of the two signals wins */
 	{ "generating", "{\"last_phase\":\"sections\",\"duration_ms\":{\"validation\":5}}", 87500,
 	  "\"validation\"", 88, "Проверка качества", "13",
 	  "{\"batchesCompleted\":0,\"totalBatches\":8}" },
@@ -101,7 +101,7 @@ static const struct {
 	{ "generating", "{\"duration_ms\":{\"metadata\":1200,\"sections\":\"x\"}}", 0,
 	  "\"metadata\"", 0, "Генерация метаданных курса", "150",
 	  "{\"batchesCompleted\":0,\"totalBatches\":8}" },
-	/* 24: NOTES 6: currentModel */
+	/* 24: doc/decisions.md, D6: currentModel */
 	{ "generating", "{\"model_used\":\"m-plain\"}", 0, "\"metadata\"", 0,
 	  "Генерация метаданных курса", "150",
 	  "{\"batchesCompleted\":0,\"totalBatches\":8,\"currentModel\":\"m-plain\"}" },
@@ -114,7 +114,7 @@ static const struct {
 	{ "generating", "{\"model_used\":{\"metadata\":7}}", 0, "\"metadata\"", 0,
 	  "Генерация метаданных курса", "150",
 	  "{\"batchesCompleted\":0,\"totalBatches\":8}" },
-	/* 28: NOTES 7: a qualityScore outside 0..1 is left out */
+	/* 28: doc/decisions.md, D7: a qualityScore outside 0..1 is left out */
 	{ "generating", "{\"quality_scores\":{\"overall\":1.5}}", 0, "\"metadata\"", 0,
 	  "Генерация метаданных курса", "150",
 	  "{\"batchesCompleted\":0,\"totalBatches\":8}" },
@@ -124,7 +124,7 @@ static const struct {
 	/* 30: the clock may say the course starts in the future */
 	{ "generating", "{}", -5000, "\"metadata\"", 0, "Генерация метаданных курса", "150",
 	  "{\"batchesCompleted\":0,\"totalBatches\":8}" },
-	/* 31: the contract's completed example; NOTES 8: 0.28 stays 0.28 */
+	/* 31: the contract's completed example; doc/decisions.md, D8: 0.28 stays 0.28 */
 	{ "completed", "{\"total_lessons\":24,\"total_sections\":8,\"cost_usd\":0.28,"
 	  "\"duration_ms\":{\"total\":150000},\"quality_scores\":{\"overall\":0.88}}", 150000,
 	  "\"saving\"", 100, "Генерация завершена", "null",
@@ -246,7 +246,7 @@ START_TEST(test_eta)
 }
 END_TEST
 
-/* NOTES 11: at the same elapsed time, more progress never means more
+/* doc/decisions.md, D11: at the same elapsed time, more progress never means more
  * time left. */
 START_TEST(test_eta_monotone)
 {

@@ -1,9 +1,15 @@
-/* check_text.c - UUIDs, percent-decoding, query strings, ISO times, integers. */
+/* check_text.c - the pure text helpers: uuid.c, query.c, isotime.c, b64url.c,
+ * acceptlang.c, intparse.c. */
 #include "config.h"
 
 #include <string.h>
 
-#include "text.h"
+#include "acceptlang.h"
+#include "b64url.h"
+#include "intparse.h"
+#include "isotime.h"
+#include "query.h"
+#include "uuid.h"
 
 #define SUITE_NAME "text"
 #include "check_main.h"
@@ -161,28 +167,44 @@ END_TEST
 
 static const struct {
 	const char	*in;
+	int		 base;
 	long long	 min, max;
 	bool		 ok;
 	long long	 v;
 } int_cases[] = {
-	{ "0", 0, 10, true, 0 },
-	{ "10", 0, 10, true, 10 },
-	{ "11", 0, 10, false, 0 },
-	{ "-1", 0, 10, false, 0 },
-	{ "-1", -5, 10, true, -1 },
-	{ "", 0, 10, false, 0 },
-	{ " 1", 0, 10, false, 0 },
-	{ "1 ", 0, 10, false, 0 },
-	{ "1x", 0, 10, false, 0 },
-	{ "99999999999999999999", 0, 10, false, 0 },
-	{ "+1", 0, 10, false, 0 },
+	{ "0", 10, 0, 10, true, 0 },
+	{ "10", 10, 0, 10, true, 10 },
+	{ "11", 10, 0, 10, false, 0 },
+	{ "-1", 10, 0, 10, false, 0 },
+	{ "-1", 10, -5, 10, true, -1 },
+	{ "", 10, 0, 10, false, 0 },
+	{ " 1", 10, 0, 10, false, 0 },
+	{ "1 ", 10, 0, 10, false, 0 },
+	{ "1x", 10, 0, 10, false, 0 },
+	{ "99999999999999999999", 10, 0, 10, false, 0 },
+	{ "+1", 10, 0, 10, false, 0 },
+	/* octal modes (LISTEN_MODE) */
+	{ "0660", 8, 0, 0777, true, 0660 },
+	{ "660", 8, 0, 0777, true, 0660 },
+	{ "777", 8, 0, 0777, true, 0777 },
+	{ "1000", 8, 0, 0777, false, 0 },
+	{ "0668", 8, 0, 0777, false, 0 },
+	{ "8", 8, 0, 0777, false, 0 },
+	{ "-1", 8, -5, 0777, false, 0 },
+	{ "+660", 8, 0, 0777, false, 0 },
+	{ " 660", 8, 0, 0777, false, 0 },
+	{ "", 8, 0, 0777, false, 0 },
+	{ "0x1f", 8, 0, 0777, false, 0 },
 };
 
 START_TEST(test_parse_int)
 {
 	long long v = -42;
-	bool ok = parse_int_range(int_cases[_i].in, int_cases[_i].min,
-	    int_cases[_i].max, &v);
+	bool ok = int_cases[_i].base == 10 ?
+	    parse_int_range(int_cases[_i].in, int_cases[_i].min,
+	    int_cases[_i].max, &v) :
+	    parse_int_base(int_cases[_i].in, int_cases[_i].base,
+	    int_cases[_i].min, int_cases[_i].max, &v);
 
 	ck_assert_int_eq(ok, int_cases[_i].ok);
 	if (ok)
@@ -260,10 +282,60 @@ START_TEST(test_b64url_canonical)
 }
 END_TEST
 
+/* Decoding (JWKS key material, a token's parts): RFC 4648 section 5. */
+static const struct {
+	const char	*s;
+	bool		 ok;
+	const char	*bytes;		/* what is appended after "pre" */
+	size_t		 len;
+} dec64_cases[] = {
+	{ "", true, "", 0 },
+	{ "QQ", true, "A", 1 },
+	{ "QUI", true, "AB", 2 },
+	{ "QUJD", true, "ABC", 3 },
+	{ "QUJDRA", true, "ABCD", 4 },
+	{ "-_8", true, "\xfb\xff", 2 },
+	{ "AAA", true, "\0\0", 2 },
+	/* 7: '=' padding is optional */
+	{ "QQ==", true, "A", 1 },
+	{ "QUI=", true, "AB", 2 },
+	/* 9: unused bits are not checked here (b64url_canonical does) */
+	{ "QR", true, "A", 1 },
+	/* 10: refused: impossible length, outside the alphabet */
+	{ "Q", false, NULL, 0 },
+	{ "QUJDR", false, NULL, 0 },
+	{ "Q===", false, NULL, 0 },
+	{ "+/8", false, NULL, 0 },
+	{ "QU I", false, NULL, 0 },
+	{ "QQ=A", false, NULL, 0 },
+	{ "QQ.", false, NULL, 0 },
+};
+
+START_TEST(test_b64url_decode)
+{
+	struct buf	 b;
+	const char	*s = dec64_cases[_i].s;
+	bool		 ok;
+
+	buf_init(&b);
+	buf_puts(&b, "pre");
+	ok = b64url_decode(s, strlen(s), &b);
+	ck_assert_msg(ok == dec64_cases[_i].ok, "case %d: \"%s\"", _i, s);
+	if (ok) {
+		ck_assert_uint_eq(b.len, 3 + dec64_cases[_i].len);
+		ck_assert(memcmp(b.data, "pre", 3) == 0);
+		ck_assert(memcmp(b.data + 3, dec64_cases[_i].bytes,
+		    dec64_cases[_i].len) == 0);
+	}
+	buf_free(&b);
+}
+END_TEST
+
 static void
 add_tests(TCase *tc)
 {
 	tcase_add_loop_test(tc, test_b64url_canonical, 0, N(b64_cases));
+	tcase_add_loop_test(tc, test_b64url_decode, 0, N(dec64_cases));
 	tcase_add_loop_test(tc, test_accept_language, 0, N(lang_cases));
 	tcase_add_loop_test(tc, test_uuid, 0, N(uuid_cases));
 	tcase_add_test(tc, test_uuid_embedded_nul);
