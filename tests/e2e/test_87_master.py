@@ -197,8 +197,8 @@ class MasterTest(PoolCase):
     def test_kill_9_master_leaves_no_worker(self):
         pool = self.start_pool(workers=3)
         kids = pool.worker_pids()
-        with Load(threads=2):
-            time.sleep(0.3)
+        with Load(threads=2) as load:
+            self.assertTrue(wait_for(lambda: load.served() > 0, 10), load.codes)
             pool.proc.kill()
             pool.proc.wait()
             self.assertTrue(wait_for(lambda: not any(alive(p) for p in kids), 5),
@@ -232,9 +232,9 @@ class MasterTest(PoolCase):
             time.sleep(0.05)
         self.assertTrue(wait_for(lambda: "crash loop" in pool.log_text(), 5),
                         pool.log_text())
-        # The brake holds: no worker for a while, then the pool is refilled.
-        time.sleep(0.5)
-        self.assertEqual(pool.worker_pids(), [])
+        # The brake holds: the pool empties (no worker is started for the brake's
+        # seconds), then it is refilled.
+        self.assertTrue(wait_for(lambda: pool.worker_pids() == [], 5), pool.worker_pids())
         self.assertTrue(wait_for(lambda: len(pool.worker_pids()) == 2, 15))
 
     def test_run_as_user_ignored_when_not_root(self):
