@@ -19,7 +19,7 @@ FUZZ_SECONDS = 60
 FUZZ_CC = clang
 FUZZ_FLAGS =
 FUZZ_SAN = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS = -g -O1 -std=c11 $(FUZZ_SAN) -D_GNU_SOURCE \
+FUZZ_CFLAGS = -g -O1 -std=gnu11 $(FUZZ_SAN) \
 	-I$(top_builddir) -I$(top_srcdir)/src -I$(top_srcdir)/tests/fuzz \
 	-DFUZZ_KEYS_DIR='"$(abs_top_srcdir)/tests/unit/keys"' $(JSONC_CFLAGS) $(JWT_CFLAGS)
 FUZZ_LIBS = $(JSONC_LIBS) $(JWT_LIBS) -lcrypto -lm
