@@ -6,7 +6,7 @@
 # may be skipped there) the same suite fails instead: exit 1.
 #
 #   skip_suite NAME REASON...   print "NAME: SKIP: REASON", exit 77 (1 under CI=true)
-#   find_pg_bindir              the PostgreSQL server binaries the harness will use
+#   find_pg_bindir              the PostgreSQL server binaries the local stack will use
 #                               ($PG_BIN, else the newest /usr/lib/postgresql/*/bin,
 #                               else initdb's directory on PATH); empty if none
 #   find_coursegen_bin NAME ROOT
@@ -36,7 +36,7 @@ find_pg_bindir() {
 	fi
 }
 
-# The components of the real stack every end-to-end suite starts (tests/harness.py):
+# The components of the real stack every end-to-end suite starts (scripts/localstack.py):
 # PostgreSQL's server and psql, nginx. Skips the suite NAME when one is missing.
 need_stack() {
 	command -v python3 >/dev/null 2>&1 || skip_suite "$1" "python3 not found (Debian: python3)"

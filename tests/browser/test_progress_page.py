@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The progress page (web/) in headless Chromium, against the real stack.
 
-nginx serves web/ at /progress/ beside /trpc/ (tests/harness.py, Stack(web=True)), with
+nginx serves web/ at /progress/ beside /trpc/ (scripts/localstack.py, Stack(web=True)), with
 the service's default configuration (2 workers, 1 s cache). sim/coursegen-simulate drives
 one course to completion and one to a retryable failure while the page polls every 2 s,
 as the contract's hook does. Checked in the browser (chromedriver, WebDriver HTTP API):
@@ -28,10 +28,10 @@ import unittest
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))   # tests/ (harness)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "scripts"))
 sys.path.insert(0, HERE)
 
-from harness import Stack, WEB_LOCATION  # noqa: E402
+from localstack import Stack, WEB_LOCATION  # noqa: E402
 from webdriver import Chrome  # noqa: E402
 
 ALICE = "11111111-1111-4111-8111-111111111111"

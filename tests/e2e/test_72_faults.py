@@ -10,7 +10,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import Postgres, SERVICE_ROLE, SQL_DIR
+from localstack import Postgres, SERVICE_ROLE, SQL_DIR
 from e2e.common import (OWNER, PROC, OwnStackCase, bearer, cid, insert_courses, lit,
                         target, token, MSG_DB_TIMEOUT, MSG_INTERNAL, MSG_UNAVAILABLE)
 
