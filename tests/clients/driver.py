@@ -35,7 +35,8 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS_DIR = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(TESTS_DIR), "scripts"))
+sys.path.insert(0, TESTS_DIR)                                           # e2e.common
+sys.path.insert(0, os.path.join(os.path.dirname(TESTS_DIR), "scripts"))  # localstack
 from localstack import Stack, SUPERUSER  # noqa: E402
 
 PROC_BASE = "/trpc"
