@@ -381,7 +381,11 @@ class Data:
         self.nmembers = int(pg.psql("SELECT count(*) FROM user_organizations").strip())
         self.tokens = {}
         self.files = {}
-        for kind, pairs in (("misses", self.misses), ("hits", self.hits)):
+        # The polling workload: 10,000 courses (fewer with a smaller data set), of
+        # which the writer updates 200 generating ones.
+        self.polling = self.misses[:POLL_COURSES]
+        for kind, pairs in (("misses", self.misses), ("hits", self.hits),
+                            ("polling", self.polling)):
             self.files[kind] = self.write_pairs(root, kind, pairs)
         log("data: %d courses (%s), %d memberships, %d miss pairs, %d hot pairs, %.1f s" % (
             courses, ", ".join("%s %s" % kv for kv in self.counts.items()), self.nmembers,
@@ -578,6 +582,228 @@ def parse_wrk(out, err):
     return r
 
 
+# ----------------------------------------------------------------------------- polling
+
+POLL_COURSES = 10000
+POLL_WRITTEN = 200
+POLL_WRITES_PER_S = 100
+PROBE_TIMEOUT_S = 2.0
+
+
+def status_statements(pg):
+    """Status queries run by the service's role so far (pg_stat_statements)."""
+    return int(pg.psql(
+        "SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s JOIN pg_roles r "
+        "ON r.oid = s.userid WHERE r.rolname = '%s' AND s.query LIKE '%%FROM courses%%'"
+        % harness.SERVICE_ROLE).strip())
+
+
+class Polling:
+    """What runs beside wrk in the polling workload: a plain writer (pgbench -R) that
+    commits POLL_WRITES_PER_S UPDATEs a second to POLL_WRITTEN generating courses of the
+    polled set, and two probes through nginx: a committed write until it shows
+    (lastUpdatedAt), and a removed membership until the former member is refused."""
+
+    def __init__(self, pg, data, root):
+        self.pg, self.data, self.root = pg, data, root
+        ids = ",".join("'%s'" % c for c, _ in data.polling)
+        pg.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        pg.psql("DROP TABLE IF EXISTS bench_written; CREATE TABLE bench_written AS "
+                "SELECT row_number() OVER (ORDER BY id) AS n, id FROM courses "
+                "WHERE id IN (%s) AND generation_status = 'generating' LIMIT %d"
+                % (ids, POLL_WRITTEN))
+        self.nwritten = int(pg.psql("SELECT count(*) FROM bench_written").strip())
+        self.script = os.path.join(root, "writer.sql")
+        with open(self.script, "w") as f:
+            f.write("\\set i random(1, %d)\n"
+                    "UPDATE courses SET generation_metadata = jsonb_set("
+                    "coalesce(generation_metadata, '{}'), '{batch_count}', "
+                    "to_jsonb((random() * 8)::int)), updated_at = now() "
+                    "WHERE id = (SELECT id FROM bench_written WHERE n = :i);\n"
+                    % self.nwritten)
+        # the write probe's course: polled, not written by the writer
+        written = set(pg.psql("SELECT id FROM bench_written").split())
+        self.probe_course, self.probe_user = next(
+            (c, u) for c, u in data.polling if c not in written)
+        # the membership probe: a course with an organization, a user who is not its
+        # owner, made a member now
+        row = pg.psql("SELECT id, user_id, organization_id FROM courses WHERE "
+                      "organization_id IS NOT NULL AND id IN (%s) LIMIT 1" % ids).strip()
+        self.m_course, owner, self.m_org = row.split("|")
+        self.m_user = "00000000-0000-4000-c000-000000000001"
+        assert self.m_user != owner
+
+    def psql_session(self):
+        return subprocess.Popen(
+            ["psql", "-X", "-q", "-A", "-t", "-h", self.pg.sockdir, "-p", str(self.pg.port),
+             "-U", "postgres", "-d", self.pg.dbname], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1)
+
+    @staticmethod
+    def commit(sess, sql, mark):
+        """Run sql in the session (autocommit) and return when it has committed."""
+        sess.stdin.write("%s\n\\echo %s\n" % (sql, mark))
+        sess.stdin.flush()
+        while True:
+            line = sess.stdout.readline()
+            if not line:
+                raise HarnessError("probe psql session ended")
+            if line.strip() == mark:
+                return time.monotonic()
+
+    def start(self, stack, duration):
+        self.stop_ev = threading.Event()
+        self.visible, self.refused = [], []
+        self.missed = {"write": 0, "refuse": 0}
+        self.polls = 0
+        self.writer = subprocess.Popen(
+            ["pgbench", "-n", "-c", "1", "-R", str(POLL_WRITES_PER_S), "-T", str(duration),
+             "-f", self.script, "-h", self.pg.sockdir, "-p", str(self.pg.port),
+             "-U", "postgres", self.pg.dbname], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, env=dict(os.environ, PGAPPNAME="bench-writer"))
+        self.threads = [threading.Thread(target=self._probe, args=(stack, kind), daemon=True)
+                        for kind in ("write", "refuse")]
+        for t in self.threads:
+            t.start()
+
+    def finish(self):
+        self.stop_ev.set()
+        for t in self.threads:
+            t.join(30)
+        out, err = self.writer.communicate(timeout=60)
+        m = re.search(r"number of transactions actually processed: (\d+)", out)
+        self.writes = int(m.group(1)) if m else 0
+
+    def _poller(self, stack):
+        import http.client
+        u = urllib.parse.urlparse(stack.url)
+        return http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+
+    def _poll(self, conn, course, token):
+        conn.request("GET", pair_path(course), headers={"Authorization": "Bearer " + token})
+        r = conn.getresponse()
+        body = r.read()
+        self.polls += 1
+        return r.status, body
+
+    def _until(self, conn, course, token, pred, t0):
+        """Poll until pred(status, body); the seconds since t0, or None after the bound."""
+        while time.monotonic() - t0 < PROBE_TIMEOUT_S:
+            st, body = self._poll(conn, course, token)
+            if pred(st, body):
+                return time.monotonic() - t0
+        return None
+
+    def _probe(self, stack, kind):
+        sess = self.psql_session()
+        conn = self._poller(stack)
+        k = 0
+        try:
+            if kind == "write":
+                tok = self.data.token(self.probe_user)
+                while not self.stop_ev.is_set():
+                    k += 1
+                    ts = "2031-01-01T00:00:%02d.%03dZ" % ((k // 1000) % 60, k % 1000)
+                    t0 = self.commit(sess, "UPDATE courses SET updated_at = '%s' WHERE id "
+                                     "= '%s';" % (ts, self.probe_course), "m%d" % k)
+                    want = ('"lastUpdatedAt":"%s"' % ts).encode()
+                    dt = self._until(conn, self.probe_course, tok,
+                                     lambda st, b: st == 200 and want in b, t0)
+                    if dt is None:
+                        self.missed["write"] += 1
+                    else:
+                        self.visible.append(dt)
+                    self.stop_ev.wait(0.05)
+            else:
+                tok = self.data.token(self.m_user)
+                while not self.stop_ev.is_set():
+                    k += 1
+                    t0 = self.commit(sess, "INSERT INTO user_organizations (user_id, "
+                                     "organization_id) VALUES ('%s', '%s') ON CONFLICT DO NOTHING;"
+                                     % (self.m_user, self.m_org), "g%d" % k)
+                    if self._until(conn, self.m_course, tok,
+                                   lambda st, b: st == 200, t0) is None:
+                        self.missed["refuse"] += 1
+                        continue
+                    t0 = self.commit(sess, "DELETE FROM user_organizations WHERE user_id = "
+                                     "'%s' AND organization_id = '%s';"
+                                     % (self.m_user, self.m_org), "r%d" % k)
+                    dt = self._until(conn, self.m_course, tok, lambda st, b: st == 403, t0)
+                    if dt is None:
+                        self.missed["refuse"] += 1
+                    else:
+                        self.refused.append(dt)
+                    self.stop_ev.wait(0.05)
+        finally:
+            conn.close()
+            sess.stdin.close()
+            sess.wait(10)
+
+
+def pct(xs, q):
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q / 100.0 * (len(xs) - 1))))]
+
+
+def measure_polling(stack, pg, data, conns, duration, polling, warmup):
+    """The polling workload on one stack; for the service, after `warmup` seconds of the
+    same load unmeasured (every worker's cache sees the courses: the steady state of
+    pages that poll for minutes), with the writer and the probes beside it and its
+    statements counted."""
+    if not stack.name.startswith("service"):
+        return measure(stack, pg, data, "polling", conns, duration)
+    if warmup > 0 and not getattr(stack, "warm", False) and \
+            not stack.name.endswith("-ttl"):
+        log("polling: %d s of warm-up on %s" % (warmup, stack.name))
+        out, err = run_wrk(stack.url, data.files["polling"], conns, warmup).communicate()
+        parse_wrk(out, err)
+        stack.warm = True
+    s0 = status_statements(pg)
+    polling.start(stack, duration)
+    try:
+        r = measure(stack, pg, data, "polling", conns, duration)
+    finally:
+        polling.finish()
+    used = status_statements(pg) - s0
+    r["statements"] = used
+    r["statements_per_poll"] = used / float(r["requests"] + polling.polls)
+    r["writes"] = polling.writes
+    r["visible_ms"] = [x * 1000 for x in polling.visible]
+    r["refused_ms"] = [x * 1000 for x in polling.refused]
+    r["missed"] = dict(polling.missed)
+    return r
+
+
+def fmt_polling(runs):
+    """One line per service round of the polling workload, against the ceiling's
+    median of the same run."""
+    fixed = [r for r in runs if r["scenario"] == "polling" and r["stack"] == "fixed"]
+    out = []
+    ceil_rps = statistics.median(r["rps"] for r in fixed) if fixed else 0
+    ceil_p99 = statistics.median(r["p99_us"] for r in fixed) if fixed else 0
+    hdr = "%-17s %5s %9s %8s %8s %9s %7s %8s %17s %17s %7s" % (
+        "stack", "round", "req/s", "/ceiling", "p99 ms", "p99/ceil", "errors", "stmt/poll",
+        "visible p50/p99", "refused p50/p99", "missed")
+    out += [hdr, "-" * len(hdr)]
+    for r in runs:
+        if r["scenario"] != "polling" or "statements_per_poll" not in r:
+            continue
+        out.append("%-17s %5d %9.0f %8.2f %8.2f %9.2f %7d %8.4f %8.1f/%-8.1f %8.1f/%-8.1f %7s" % (
+            r["stack"], r["round"], r["rps"], r["rps"] / ceil_rps if ceil_rps else 0,
+            r["p99_us"] / 1000, r["p99_us"] / ceil_p99 if ceil_p99 else 0, r["errors"],
+            r["statements_per_poll"], pct(r["visible_ms"], 50), pct(r["visible_ms"], 99),
+            pct(r["refused_ms"], 50), pct(r["refused_ms"], 99),
+            "%d/%d" % (r["missed"]["write"], r["missed"]["refuse"])))
+    out.append("ceiling (fixed, median of its rounds): %.0f req/s, p99 %.2f ms; visible/"
+               "refused in ms from the commit's acknowledgement to the first poll showing "
+               "it; missed = probes not seen within %.0f s (write/refuse); %d writes/s by "
+               "the plain writer to %d generating courses"
+               % (ceil_rps, ceil_p99 / 1000, PROBE_TIMEOUT_S, POLL_WRITES_PER_S, POLL_WRITTEN))
+    return "\n".join(out)
+
+
 def measure(stack, pg, data, kind, conns, duration):
     sampler = MemSampler(stack, pg)
     if isinstance(stack, PgbenchStack):
@@ -714,6 +940,11 @@ def build_stacks(a, root, pg, data, names):
                                      svc_env("bench-keepconn"), a.workers,
                                      keepalive=a.keepalive, nginx_workers=a.nginx_workers,
                                      appname="bench-keepconn")
+        elif name == "service-ttl":
+            # the cache as it was before change notifications: entries live 1 s
+            stacks[name] = FcgiStack(name, os.path.join(root, name), binary,
+                                     svc_env("bench-ttl", {"CACHE_NOTIFY": "0"}), a.workers,
+                                     nginx_workers=a.nginx_workers, appname="bench-ttl")
         elif name == "service-noprep":
             stacks[name] = FcgiStack(name, os.path.join(root, name), binary,
                                      svc_env("bench-noprep", {"DB_PREPARE": "0"}), a.workers,
@@ -837,16 +1068,24 @@ def main(argv=None):
     p.add_argument("--conns", default="64", help="wrk connections, comma-separated")
     p.add_argument("--duration", type=int, default=10, help="seconds per run")
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--scenarios", default="misses,hits")
-    p.add_argument("--stacks", default="service,service-nolimit,fixed,fixed-db,node,pgbench",
+    p.add_argument("--scenarios", default="misses,hits,polling",
+                   help="misses, hits, polling (issue 10: 10,000 courses polled while a "
+                        "writer updates 200 of them, with latency probes)")
+    p.add_argument("--stacks", default="service,service-nolimit,fixed,fixed-db,node,pgbench,service-ttl",
                    help="of service, fixed, fixed-db (the fixed responder also running "
                         "the service's query: transport + database), node, pgbench, "
-                        "service-keepconn, "
+                        "service-keepconn, service-ttl (CACHE_NOTIFY=0: the 1 s TTL "
+                        "cache, polling only), "
                         "service-noprep, service-pgbouncer, service-2pools, "
                         "service-tokcache (TOKEN_CACHE=16384), "
                         "service-nolimit (RATE_LIMIT=0: the rate limiter's cost)")
     p.add_argument("--hit-stacks", default="service,service-nolimit,node",
                    help="stacks measured in the hits scenario")
+    p.add_argument("--polling-stacks", default="service,service-ttl,fixed",
+                   help="stacks measured in the polling scenario (fixed: the ceiling)")
+    p.add_argument("--polling-warmup", type=int, default=40,
+                   help="seconds of unmeasured polling before the first service round "
+                        "(4 workers with a cache each see every course of 10,000)")
     p.add_argument("--json", help="write every run's figures here")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     a = p.parse_args(argv)
@@ -914,9 +1153,12 @@ def main(argv=None):
 
         results, runs = [], []
         conns_list = [int(x) for x in a.conns.split(",")]
+        polling = Polling(pg, data, root) if "polling" in a.scenarios.split(",") else None
         for scen in a.scenarios.split(","):
-            order = [n for n in names if scen == "misses" or n in a.hit_stacks.split(",")]
-            if scen == "hits" and "pgbench" in order:
+            only = {"hits": a.hit_stacks, "polling": a.polling_stacks}.get(scen)
+            order = [n for n in names if (only is None and n != "service-ttl") or
+                     (only is not None and n in only.split(","))]
+            if scen != "misses" and "pgbench" in order:
                 order.remove("pgbench")
             ttl = "0" if scen == "misses" else "1000"
             for n in order:
@@ -931,7 +1173,11 @@ def main(argv=None):
                         if n == "pgbench" and conns != conns_list[0] and len(conns_list) > 1 \
                                 and rnd > 0:
                             pass
-                        r = measure(stacks[n], pg, data, scen, conns, a.duration)
+                        if scen == "polling":
+                            r = measure_polling(stacks[n], pg, data, conns, a.duration,
+                                                polling, a.polling_warmup)
+                        else:
+                            r = measure(stacks[n], pg, data, scen, conns, a.duration)
                         r.update(stack=n, scenario=scen, conns=conns, round=rnd)
                         runs.append(r)
                         per[n].append(r)
@@ -956,6 +1202,10 @@ def main(argv=None):
               "load gen = wrk or pgbench; other = the rest of the machine's busy time: "
               "kernel work outside these processes, the bench itself)")
         print(fmt_cpu_table(results))
+        if polling:
+            print()
+            print("polling workload (issue 10): each service round against the ceiling")
+            print(fmt_polling(runs))
         if a.json:
             with open(a.json, "w") as f:
                 json.dump({"args": vars(a), "runs": runs,

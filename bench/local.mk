@@ -28,3 +28,11 @@ EXTRA_DIST += bench/bench.py bench/profile.py bench/replica.py bench/pairs.lua b
 	bench/fixed-responder.c bench/RESULTS.md \
 	bench/peers/trpc-node/package.json bench/peers/trpc-node/package-lock.json \
 	bench/peers/trpc-node/server.js
+
+# `make bench-notify`: what the change-notification triggers of sql/006-notify.sql
+# cost the writers (worker API calls/s and bulk UPDATEs/s with and without them).
+bench-notify:
+	$(PYTHON3) $(srcdir)/bench/notify_cost.py $(NOTIFY_ARGS)
+
+.PHONY: bench-notify
+EXTRA_DIST += bench/notify_cost.py

@@ -15,10 +15,14 @@ Then:
   3. requests/s before/after, errors over the whole run, and where the connections are
      now (the primary);
   4. 200 more requests: every answer 200.
+The status cache is on: on the standby the workers report the TTL mode (/healthz
+"cache":"ttl", no LISTEN there), back on the primary the exact mode (checked with 20
+health requests each time, which reach every worker).
 Exits 1 if a check fails.
 """
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -109,7 +113,14 @@ def main(argv=None):
         stack = FcgiStack("service-replica", os.path.join(root, "svc"),
                           os.path.join(bench.REPO, "src", "coursegen-status"),
                           {"DATABASE_URL": dsn, "JWT_SECRET": bench.SECRET,
-                           "LOG_LEVEL": "warn", "CACHE_TTL_MS": "0"}, a.workers)
+                           "LOG_LEVEL": "warn"}, a.workers)
+
+        def modes():
+            seen = set()
+            for _ in range(20):
+                st, body = http_get(stack.url, "/healthz", "")
+                seen.add(json.loads(body).get("cache") if st == 200 else st)
+            return seen
 
         def burst(n):
             bad = 0
@@ -122,6 +133,9 @@ def main(argv=None):
         print("1. 200 requests: %d not 200; service connections: standby %d, primary %d"
               % (bad, on_s, on_p))
         ok &= bad == 0 and on_s == a.workers and on_p == 0
+        m = modes()
+        print("   cache modes reported on the standby: %s" % sorted(m, key=str))
+        ok &= m == {"ttl"}
         wrk = run_wrk(stack.url, data.files["misses"], a.conns, a.seconds)
         t_stop = a.seconds / 3.0
         time.sleep(t_stop)
@@ -142,6 +156,9 @@ def main(argv=None):
         bad = burst(200)
         print("3. 200 more requests: %d not 200" % bad)
         ok &= bad == 0
+        m = modes()
+        print("   cache modes reported on the primary: %s" % sorted(m, key=str))
+        ok &= m == {"exact"}
         errors = r["non2xx"] + r["sockerr"]
         print("RESULT: %s (errors during the switch: %d of %d requests)" % (
             "ok" if ok else "FAILED", errors, r["requests"]))

@@ -479,6 +479,8 @@ class Postgres:
                     "full_page_writes = off\n"
                     "max_connections = 50\n"
                     "shared_buffers = 16MB\n"
+                    # tests count the service's statements (tests/e2e/test_35_cache.py)
+                    "shared_preload_libraries = 'pg_stat_statements'\n"
                     "log_min_messages = warning\n"
                     "log_connections = off\n" % (self.port, self.sockdir))
         if self.os_user:
@@ -1125,6 +1127,72 @@ class Simulator:
         _Cleanup.remove(self)
 
     stop = close
+
+
+class PgBouncer:
+    """Debian's pgbouncer in transaction mode in front of a Postgres (for the service
+    role, whose password must be set), on 127.0.0.1; stop() ends it."""
+
+    def __init__(self, root, pg, pool=4):
+        exe = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        if not os.access(exe, os.X_OK):
+            raise HarnessError("pgbouncer not installed (apt-get install pgbouncer)")
+        os.makedirs(root, exist_ok=True)
+        os.chmod(root, 0o777)
+        self.root, self.pg = root, pg
+        self.port = free_port()
+        pw = pg.passwords[SERVICE_ROLE]
+        users = os.path.join(root, "users.txt")
+        with open(users, "w") as f:
+            f.write('"%s" "%s"\n' % (SERVICE_ROLE, pw))
+        ini = os.path.join(root, "pgbouncer.ini")
+        with open(ini, "w") as f:
+            f.write("[databases]\n%s = host=127.0.0.1 port=%d dbname=%s\n"
+                    "[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n"
+                    "unix_socket_dir =\nauth_type = scram-sha-256\nauth_file = %s\n"
+                    "pool_mode = transaction\ndefault_pool_size = %d\nmax_client_conn = 1000\n"
+                    "logfile = %s/pgbouncer.log\npidfile = %s/pgbouncer.pid\n"
+                    "ignore_startup_parameters = extra_float_digits,options,application_name\n"
+                    % (pg.dbname, pg.port, pg.dbname, self.port, users, pool, root, root))
+        cmd = [exe, ini]
+        if os.geteuid() == 0:
+            cmd = [exe, "-u", "postgres", ini]
+            os.chmod(users, 0o644)
+        self.proc = None
+        _Cleanup.add(self)
+        with open(os.path.join(root, "stderr.log"), "ab") as err:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=err,
+                                         start_new_session=True)
+        deadline = time.monotonic() + 10
+        while not port_open(self.port):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise HarnessError("pgbouncer did not start:\n" + tail(
+                    os.path.join(root, "pgbouncer.log")) + tail(
+                    os.path.join(root, "stderr.log")))
+            time.sleep(0.05)
+
+    def dsn(self, pw=None):
+        pw = pw or self.pg.passwords[SERVICE_ROLE]
+        return "postgresql://%s:%s@127.0.0.1:%d/%s" % (SERVICE_ROLE, pw, self.port,
+                                                      self.pg.dbname)
+
+    def pids(self):
+        return [self.proc.pid] if self.proc and self.proc.poll() is None else []
+
+    def stop(self):
+        """SIGTERM its process group, SIGKILL after 5 s."""
+        if self.proc is not None and self.proc.poll() is None:
+            _signal(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                _signal(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        _Cleanup.remove(self)
+
+    close = stop
 
 
 # ----------------------------------------------------------------------------- Stack

@@ -16,7 +16,7 @@
 
 static const char *const err_names[AUTH__MAX] = {
 	"ok", "no authorization header", "not a bearer token",
-	"token too long", "invalid token or signature",
+	"token too long", "invalid token or signature", "malformed token",
 	"token signed with another algorithm", "token has no exp",
 	"token expired", "token not yet valid", "claim of the wrong type",
 	"user id is not a UUID", "wrong audience", "wrong issuer",
@@ -260,7 +260,7 @@ auth_verify(const struct auth_cfg *cfg, const char *header, int64_t now,
 		return e;
 	if (!canonical_jws(tok, len) ||
 	    !read_header(tok, len, &alg, kid, sizeof(kid), &has_kid))
-		return AUTH_INVALID;
+		return AUTH_MALFORMED;
 	if (alg == KEY__MAX)
 		return AUTH_WRONG_ALG;
 	/* Pass 0: the key named by kid; pass 1 (no such key): keys without

@@ -25,7 +25,8 @@ enum auth_err {
 	AUTH_MISSING,		/* no Authorization header */
 	AUTH_NOT_BEARER,	/* another scheme */
 	AUTH_TOO_LONG,
-	AUTH_INVALID,		/* malformed or bad signature */
+	AUTH_INVALID,		/* bad signature, or unreadable */
+	AUTH_MALFORMED,		/* not a canonical JWS: no key tried */
 	AUTH_WRONG_ALG,		/* signed with another algorithm */
 	AUTH_NO_EXP,
 	AUTH_EXPIRED,

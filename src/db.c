@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,9 @@ struct db {
 	bool		 connected_once;	/* later connects are reconnects */
 	bool		 multi_host;	/* conninfo names several hosts */
 	bool		 schema_logged;
+	enum db_notify	 notify;	/* on the current connection */
+	enum db_notify	 notify_logged;	/* the last mode logged */
+	unsigned	 epoch;		/* connections opened and lost */
 };
 
 struct db *
@@ -78,10 +82,13 @@ db_free(struct db *db)
 static void
 db_disconnect(struct db *db)
 {
-	if (db->conn != NULL)
+	if (db->conn != NULL) {
 		PQfinish(db->conn);
+		db->epoch++;
+	}
 	db->conn = NULL;
 	db->prepared = false;
+	db->notify = DBN_UNKNOWN;
 }
 
 /* First line of a libpq message, without the trailing newline. */
@@ -116,6 +123,151 @@ classify(const PGresult *res)
 	    strcmp(st, "42704") == 0)
 		return DB_SCHEMA;
 	return DB_ERROR;
+}
+
+/*
+ * Where notifications can arrive, LISTEN on the new connection (before
+ * anything is read through it, so no change after the first read can be
+ * missed). A pooler shows as a backend pid different from the one in the
+ * connection's key data (PgBouncer makes up its own): a transaction-mode
+ * pooler cannot carry LISTEN, so any pooler gets the TTL mode. A hot
+ * standby refuses LISTEN. The mode is logged when it changes.
+ */
+static enum db_status
+db_listen(struct db *db, char *err, size_t errlen)
+{
+	PGresult	*res;
+	enum db_status	 st = DB_OK;
+	long long	 pid;
+
+	if (!db->cfg.listen) {
+		db->notify = DBN_OFF;
+		return DB_OK;
+	}
+	/*
+	 * The third column: are the eight triggers of sql/006-notify.sql (four
+	 * per table) there and enabled? Without them nothing would ever
+	 * invalidate an entry, so the cache must not be exact.
+	 */
+	res = PQexec(db->conn, "SELECT pg_catalog.pg_backend_pid(), "
+	    "pg_catalog.pg_is_in_recovery(), "
+	    "(SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger "
+	    "WHERE tgrelid IN (pg_catalog.to_regclass('public.courses'), "
+	    "pg_catalog.to_regclass('public.user_organizations')) "
+	    "AND tgname LIKE 'coursegen\\_notify\\_%' AND tgenabled <> 'D') = 8");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+	    PQnfields(res) != 3) {
+		st = classify(res);
+		first_line(PQresultErrorMessage(res), err, errlen);
+		PQclear(res);
+		return st == DB_UNAVAILABLE ? st : DB_ERROR;
+	}
+	if (!parse_int_range(PQgetvalue(res, 0, 0), 0, INT32_MAX, &pid) ||
+	    pid != PQbackendPID(db->conn))
+		db->notify = DBN_POOLER;
+	else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
+		db->notify = DBN_STANDBY;
+	else if (strcmp(PQgetvalue(res, 0, 2), "t") != 0)
+		db->notify = DBN_NO_TRIGGERS;
+	PQclear(res);
+	if (db->notify == DBN_UNKNOWN) {
+		res = PQexec(db->conn, "LISTEN " DB_NOTIFY_CHANNEL);
+		if (PQresultStatus(res) == PGRES_COMMAND_OK)
+			db->notify = DBN_LISTENING;
+		else if ((st = classify(res)) == DB_UNAVAILABLE) {
+			first_line(PQresultErrorMessage(res), err, errlen);
+			PQclear(res);
+			return st;
+		} else {
+			/* 25006: read-only (recovery began meanwhile). */
+			const char *code = PQresultErrorField(res,
+			    PG_DIAG_SQLSTATE);
+
+			db->notify = code != NULL && strcmp(code, "25006") == 0 ?
+			    DBN_STANDBY : DBN_REFUSED;
+		}
+		PQclear(res);
+	}
+	if (db->notify != db->notify_logged) {
+		if (db->notify == DBN_LISTENING)
+			log_msg(LOG_LVL_INFO, "status cache: exact (change "
+			    "notifications on channel " DB_NOTIFY_CHANNEL ")");
+		else
+			log_msg(LOG_LVL_WARN, "status cache: no change "
+			    "notifications (%s): entries expire after "
+			    "CACHE_TTL_MS instead", db_notify_name(db->notify));
+		db->notify_logged = db->notify;
+	}
+	return DB_OK;
+}
+
+enum db_notify
+db_notify_mode(const struct db *db)
+{
+	return db->conn != NULL ? db->notify : DBN_UNKNOWN;
+}
+
+const char *
+db_notify_name(enum db_notify n)
+{
+	static const char *const names[DBN__MAX] = {
+		"not connected", "listening", "off",
+		"a connection pooler is in between",
+		"a hot standby", "LISTEN refused",
+		"the triggers of sql/006-notify.sql are missing",
+	};
+
+	return n < DBN__MAX ? names[n] : "?";
+}
+
+unsigned
+db_epoch(const struct db *db)
+{
+	return db->epoch;
+}
+
+void
+db_drain(struct db *db, void (*fn)(void *, const char *), void *arg)
+{
+	struct pollfd	 pfd;
+	PGnotify	*n;
+	int		 rounds;
+
+	if (db->conn == NULL || db->notify != DBN_LISTENING)
+		return;
+	/*
+	 * One poll when nothing came (the common case). Else read until the
+	 * socket is empty: a terminated backend sends its FATAL message and
+	 * then closes, and the close is what must be seen now.
+	 */
+	pfd.fd = PQsocket(db->conn);
+	pfd.events = POLLIN;
+	for (rounds = 0; rounds < 64; rounds++) {
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) <= 0)
+			break;
+		if (PQconsumeInput(db->conn) == 0 ||
+		    PQstatus(db->conn) != CONNECTION_OK) {
+			char msg[256];
+
+			first_line(PQerrorMessage(db->conn), msg, sizeof(msg));
+			log_msg(LOG_LVL_WARN, "database connection lost while "
+			    "idle (%s)", msg);
+			db_disconnect(db);
+			return;
+		}
+		while ((n = PQnotifies(db->conn)) != NULL) {
+			if (strcmp(n->relname, DB_NOTIFY_CHANNEL) == 0)
+				fn(arg, n->extra);
+			PQfreemem(n);
+		}
+	}
+	/* Notifications libpq read along with a query's result. */
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		if (strcmp(n->relname, DB_NOTIFY_CHANNEL) == 0)
+			fn(arg, n->extra);
+		PQfreemem(n);
+	}
 }
 
 /* Connect and prepare; err gets a description on failure. */
@@ -182,6 +334,11 @@ db_connect(struct db *db, char *err, size_t errlen)
 		db_disconnect(db);
 		return st;
 	}
+	if ((st = db_listen(db, err, errlen)) != DB_OK) {
+		db_disconnect(db);
+		return st;
+	}
+	db->epoch++;
 	db->prepared = true;
 	return DB_OK;
 }

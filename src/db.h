@@ -14,6 +14,20 @@ struct db_cfg {
 	int		 statement_timeout_ms;
 	bool		 prepare;	/* named prepared statement; off for
 					 * PgBouncer in transaction mode */
+	bool		 listen;	/* LISTEN for the cache's change
+					 * notifications where they can arrive */
+};
+
+/* Whether change notifications (sql/006-notify.sql) reach this worker. */
+enum db_notify {
+	DBN_UNKNOWN,		/* not connected (yet, or any more) */
+	DBN_LISTENING,		/* LISTEN holds on a direct connection */
+	DBN_OFF,		/* not asked for (db_cfg.listen false) */
+	DBN_POOLER,		/* a pooler (PgBouncer) sits in between */
+	DBN_STANDBY,		/* a hot standby: no LISTEN, no notifications */
+	DBN_REFUSED,		/* LISTEN failed for another reason */
+	DBN_NO_TRIGGERS,	/* sql/006-notify.sql not applied (or disabled) */
+	DBN__MAX
 };
 
 enum db_status {
@@ -64,6 +78,19 @@ enum db_status db_ping(struct db *);
  * writes a description without secrets into err.
  */
 enum db_status db_check(struct db *, char *err, size_t errlen);
+/*
+ * Change notifications. db_notify_mode() says whether they arrive on the
+ * current connection; db_epoch() changes whenever a connection is opened
+ * or lost (notifications may have been missed: a cache must flush).
+ * db_drain() reads what the server has sent, without waiting, and passes
+ * each payload of the channel to fn; a broken connection is closed.
+ */
+enum db_notify db_notify_mode(const struct db *);
+const char *db_notify_name(enum db_notify);
+unsigned db_epoch(const struct db *);
+void	 db_drain(struct db *, void (*fn)(void *, const char *), void *arg);
+/* The channel of sql/006-notify.sql. */
+#define DB_NOTIFY_CHANNEL "coursegen_status"
 /* The query text, for EXPLAIN in the tests and the README. */
 extern const char db_status_query[];
 

@@ -127,21 +127,19 @@ serve_one(struct service *svc, FCGX_Request *r, struct http_resp *resp,
 	fcgi_finish(r);
 }
 
-/* Run the handlers of the signals in `hold` that arrived while blocked. */
+/* Run the handlers of the signals in `hold` that arrived while blocked.
+ * (One set operation, not a test of each of the 64 signals: this runs after
+ * every request.) */
 static void
 deliver(const sigset_t *hold)
 {
-	sigset_t	 pend;
-	int		 sig;
+	sigset_t	 pend, mine;
 
-	if (sigpending(&pend) != 0)
+	if (sigpending(&pend) != 0 || sigandset(&mine, &pend, hold) != 0 ||
+	    sigisemptyset(&mine))
 		return;
-	for (sig = 1; sig < NSIG; sig++)
-		if (sigismember(hold, sig) == 1 && sigismember(&pend, sig) == 1) {
-			sigprocmask(SIG_UNBLOCK, hold, NULL);
-			sigprocmask(SIG_BLOCK, hold, NULL);
-			return;
-		}
+	sigprocmask(SIG_UNBLOCK, hold, NULL);
+	sigprocmask(SIG_BLOCK, hold, NULL);
 }
 
 /*
@@ -151,7 +149,9 @@ deliver(const sigset_t *hold)
  * and a signal landing in that wait made it drop the connection (nginx
  * answered 502 during a reload). So accept gives up every ACCEPT_TICK_MS
  * instead, and pending signals are delivered after it and after each
- * request.
+ * request. The tick also drains the database's change notifications
+ * (one non-blocking read), so an idle worker never holds back the
+ * server's notification queue.
  */
 #define ACCEPT_TICK_MS	250
 
@@ -181,12 +181,15 @@ fcgi_run(struct service *svc, int listen_fd, long long max_requests,
 	/* TCP connections inherit the timeout from the listening socket. */
 	inherits = getsockname(listen_fd, (struct sockaddr *)&ss, &sslen) == 0 &&
 	    ss.ss_family != AF_UNIX;
+	service_share(svc, listen_fd);
 	http_resp_init(&resp);
 	buf_init(&out);
 	sigprocmask(SIG_BLOCK, hold, NULL);
 	while (!*stop && (max_requests == 0 || served < max_requests)) {
 		rc = FCGX_Accept_r(&r);
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR) {
+			/* Idle: keep the change notifications flowing. */
+			service_idle(svc);
 			deliver(hold);
 			continue;
 		}

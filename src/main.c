@@ -191,6 +191,9 @@ main(int argc, char *argv[])
 	} else {
 		struct service svc;
 
+		/* One request per process: nothing to cache, nothing to LISTEN
+		 * for. */
+		set->cache_entries = 0;
 		if (service_init(&svc, set) != 0)
 			rc = 1;
 		else {

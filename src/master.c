@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "fcgi.h"
 #include "log.h"
 #include "master.h"
@@ -1206,6 +1207,8 @@ master_run(struct settings *set, const char *config_file,
 	if (metrics_init(true) != 0)
 		log_msg(LOG_LVL_WARN, "no shared memory for metrics");
 	(void)settings_file_exposed(config_file);
+	/* The status cache's table of the workers' reads (cache.h). */
+	cache_seen_premap();
 	log_msg(LOG_LVL_INFO, "listening on %s with %lld workers%s%s",
 	    set->listen, set->workers, m.ra.drop ? " as " : "",
 	    m.ra.drop ? m.ra.name : "");

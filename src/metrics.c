@@ -38,6 +38,9 @@ struct counters {
 	uint64_t	 cors_preflights[2];		/* [allowed?] */
 	/* Not a counter: the rate limiter's table, shared the same way. */
 	struct rl_table	 rl;
+	uint64_t	 cache_notices;
+	uint64_t	 cache_flushes;
+	uint64_t	 cache_mode;			/* the last one set */
 };
 
 static struct counters *m;
@@ -148,6 +151,31 @@ metrics_ratelimit_evict(bool active)
 		ADD(m->rl_evictions[active], 1);
 }
 
+void
+metrics_cache_notice(bool flushed)
+{
+	if (m == NULL)
+		return;
+	ADD(m->cache_notices, 1);
+	if (flushed)
+		ADD(m->cache_flushes, 1);
+}
+
+void
+metrics_cache_flush(void)
+{
+	if (m != NULL)
+		ADD(m->cache_flushes, 1);
+}
+
+void
+metrics_cache_mode(enum metrics_cache_mode mode)
+{
+	if (m != NULL && mode < MCM__MAX)
+		__atomic_store_n(&m->cache_mode, (uint64_t)mode,
+		    __ATOMIC_RELAXED);
+}
+
 static const char *const proc_names[MP__MAX] = {
 	"generation.getStatus", "unknown", "none",
 };
@@ -212,6 +240,24 @@ metrics_render(struct buf *out)
 		    "result=\"%s\"} %llu\n", i / 2 ? "token" : "status",
 		    i % 2 ? "hit" : "miss",
 		    (unsigned long long)GET(m->cache[i / 2][i % 2]));
+
+	buf_printf(out, "# HELP coursegen_cache_notifications_total Change "
+	    "notifications applied to the status cache.\n"
+	    "# TYPE coursegen_cache_notifications_total counter\n"
+	    "coursegen_cache_notifications_total %llu\n"
+	    "# HELP coursegen_cache_flushes_total Times the status cache was "
+	    "emptied (connection opened or lost, TRUNCATE, unknown payload).\n"
+	    "# TYPE coursegen_cache_flushes_total counter\n"
+	    "coursegen_cache_flushes_total %llu\n",
+	    (unsigned long long)GET(m->cache_notices),
+	    (unsigned long long)GET(m->cache_flushes));
+	buf_puts(out, "# HELP coursegen_cache_mode The status cache's mode "
+	    "(exact: kept by change notifications; ttl: entries expire).\n"
+	    "# TYPE coursegen_cache_mode gauge\n");
+	for (i = 0; i < MCM__MAX; i++)
+		buf_printf(out, "coursegen_cache_mode{mode=\"%s\"} %d\n",
+		    i == MCM_OFF ? "off" : i == MCM_TTL ? "ttl" : "exact",
+		    GET(m->cache_mode) == i);
 
 	buf_puts(out, "# HELP coursegen_worker_restarts_total Workers the "
 	    "master replaced, by reason.\n# TYPE "

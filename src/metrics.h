@@ -61,6 +61,17 @@ void	 metrics_ratelimit_evict(bool active);
 void	 metrics_cors_preflight(bool allowed);
 /* One call refused so before its token was verified. */
 void	 metrics_ratelimit_unverified(void);
+/* The status cache: a change notification applied (flushed: it emptied
+ * the cache), the cache emptied after a reconnect, the mode it is in. */
+enum metrics_cache_mode {
+	MCM_OFF,
+	MCM_TTL,
+	MCM_EXACT,
+	MCM__MAX
+};
+void	 metrics_cache_notice(bool flushed);
+void	 metrics_cache_flush(void);
+void	 metrics_cache_mode(enum metrics_cache_mode);
 /* Append the exposition (text format 0.0.4) to out. */
 void	 metrics_render(struct buf *out);
 

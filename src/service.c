@@ -20,8 +20,6 @@
 #include "render.h"
 #include "service.h"
 
-#define CACHE_SLOTS 1024
-
 static const char MSG_UNAUTHORIZED[] = "Invalid or missing access token";
 static const char MSG_FORBIDDEN[] = "You do not have access to this course";
 static const char MSG_NOT_FOUND[] = "Course not found";
@@ -62,11 +60,133 @@ monotonic_ms(void)
 	return monotonic_us() / 1000;
 }
 
-static void
-serve_cached(const struct cache_course *e, struct trpc_result *out)
+static int64_t
+realtime_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One change notification: forget what it names. */
+static void
+on_notice(void *arg, const char *payload)
+{
+	struct service *svc = arg;
+
+	metrics_cache_notice(cache_apply_notice(svc->cache, payload));
+}
+
+/*
+ * Bring the cache up to date before it answers: apply the notifications
+ * that arrived (no waiting: cache_sync), flush when the connection was
+ * opened or lost since (some may have been missed: cache_adopt), and keep
+ * entries until invalidated only while notifications arrive; else they
+ * expire after CACHE_TTL_MS. After a read, only cache_adopt runs before
+ * the row is stored: a notification that came with the result may be of
+ * a change the row does not show yet, and must be applied after the put.
+ */
+static void
+cache_adopt(struct service *svc)
+{
+	enum db_notify	 n;
+	unsigned	 epoch;
+
+	if ((epoch = db_epoch(svc->db)) != svc->cache_epoch) {
+		svc->cache_epoch = epoch;
+		cache_flush(svc->cache);
+		metrics_cache_flush();
+	}
+	n = db_notify_mode(svc->db);
+	if (n != DBN_UNKNOWN && (n == DBN_LISTENING) !=
+	    cache_is_exact(svc->cache)) {
+		cache_set_exact(svc->cache, n == DBN_LISTENING);
+		metrics_cache_mode(n == DBN_LISTENING ? MCM_EXACT : MCM_TTL);
+	} else if (n != DBN_UNKNOWN && !svc->mode_shown) {
+		metrics_cache_mode(MCM_TTL);	/* TTL from the start */
+	}
+	if (n != DBN_UNKNOWN)
+		svc->mode_shown = true;
+}
+
+static void
+cache_sync(struct service *svc)
+{
+	if (svc->cache == NULL)
+		return;
+	db_drain(svc->db, on_notice, svc);
+	cache_adopt(svc);
+}
+
+void
+service_idle(struct service *svc)
+{
+	cache_sync(svc);
+}
+
+void
+service_share(struct service *svc, int listen_fd)
+{
+	struct cache_seen *seen;
+
+	if (svc->cache == NULL)
+		return;
+	if ((seen = cache_seen_map(listen_fd)) == NULL)
+		log_msg(LOG_LVL_WARN, "status cache: no shared memory for the "
+		    "workers' reads (shm_open); each worker keeps only its "
+		    "own order");
+	cache_share(svc->cache, seen);
+}
+
+/* What identifies the row's content (FNV-1a over the fields read). */
+static uint32_t
+row_version(const struct db_row *row)
+{
+	uint64_t	 h = UINT64_C(14695981039346656037);
+	const char	*parts[5];
+	int64_t		 nums[2] = { row->created_ms, row->updated_ms };
+	size_t		 i, j, n;
+
+	parts[0] = row->owner;
+	parts[1] = row->has_org ? row->org : "-";
+	parts[2] = row->status_null ? "\x01" : row->status;
+	parts[3] = row->meta != NULL ? row->meta : "\x01";
+	parts[4] = (const char *)nums;
+	for (i = 0; i < 5; i++) {
+		n = i == 3 && row->meta != NULL ? row->meta_len :
+		    i == 4 ? sizeof(nums) : strlen(parts[i]);
+		for (j = 0; j < n; j++)
+			h = (h ^ (unsigned char)parts[i][j]) *
+			    UINT64_C(1099511628211);
+		h = (h ^ 0xff) * UINT64_C(1099511628211);
+	}
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* The cached answer, with its time-dependent field computed now by the
+ * database's clock (as the query would have). */
+static void
+serve_cached(struct service *svc, const struct cache_course *e,
+    struct trpc_result *out)
+{
+	char	 tmp[24], *p = tmp + sizeof(tmp);
+	int64_t	 el, eta;
+
 	out->ok = true;
-	buf_append(&out->data, e->data, e->len);
+	if (!e->eta.set) {
+		buf_append(&out->data, e->data, e->len);
+		return;
+	}
+	el = realtime_ms() + svc->clock_offset_ms - e->eta.created_ms;
+	eta = gen_eta_seconds(e->eta.progress,
+	    (double)(el > 0 ? el : 0) / 1000.0);
+	do
+		*--p = (char)('0' + eta % 10);
+	while ((eta /= 10) != 0);
+	buf_append(&out->data, e->data, e->eta.at);
+	buf_append(&out->data, p, (size_t)(tmp + sizeof(tmp) - p));
+	buf_append(&out->data, e->data + e->eta.end, e->len - e->eta.end);
 }
 
 /*
@@ -90,7 +210,7 @@ try_cache(struct reqctx *rc, const char *course, struct trpc_result *out)
 	}
 	if (strcmp(e->owner, user) == 0) {
 		metrics_cache(false, true);
-		serve_cached(e, out);
+		serve_cached(rc->svc, e, out);
 		return true;
 	}
 	if (!e->has_org) {
@@ -104,7 +224,7 @@ try_cache(struct reqctx *rc, const char *course, struct trpc_result *out)
 	}
 	metrics_cache(false, true);
 	if (m == 1)
-		serve_cached(e, out);
+		serve_cached(rc->svc, e, out);
 	else
 		trpc_fail(out, TRPC_FORBIDDEN, MSG_FORBIDDEN);
 	return true;
@@ -126,10 +246,34 @@ log_dropped(const char *course, unsigned dropped)
 	    dropped & GD_PROGRESS ? " last_progress" : "");
 }
 
+/*
+ * Where the rendered estimatedRemainingSeconds value sits, so a cached
+ * answer can have it computed again. The key comes before any text taken
+ * from the row (the metadata), and such text has its quotes escaped, so
+ * the first match is the key.
+ */
+static void
+find_eta(const struct buf *b, const struct gen_state *st, int64_t started_ms,
+    struct cache_eta *eta)
+{
+	static const char key[] = "\"estimatedRemainingSeconds\":";
+	const char	*p, *v, *end = b->data + b->len;
+
+	if ((p = memmem(b->data, b->len, key, sizeof(key) - 1)) == NULL)
+		return;
+	for (v = p + sizeof(key) - 1; v < end && *v >= '0' && *v <= '9'; v++)
+		;
+	eta->at = (size_t)(p - b->data) + sizeof(key) - 1;
+	eta->end = (size_t)(v - b->data);
+	eta->progress = st->progress_exact;
+	eta->created_ms = started_ms;
+	eta->set = eta->end > eta->at;
+}
+
 /* Compute and render the status of a fetched row into out->data. */
 static bool
 build_status(const struct db_row *row, enum gen_lang lang,
-    struct trpc_result *out)
+    struct trpc_result *out, struct cache_eta *eta)
 {
 	enum gen_status		 gs;
 	struct gen_meta		 meta;
@@ -157,6 +301,9 @@ build_status(const struct db_row *row, enum gen_lang lang,
 	ok = render_status(row->id, &st, lang, started_ms,
 	    row->updated_ms, &out->data);
 	jdoc_free(doc);
+	memset(eta, 0, sizeof(*eta));
+	if (ok && st.eta_set)
+		find_eta(&out->data, &st, started_ms, eta);
 	if (!ok)
 		log_msg(LOG_LVL_ERROR, "course %s: a timestamp cannot be "
 		    "written as ISO 8601", row->id);
@@ -177,12 +324,13 @@ refused_key(const struct reqctx *rc)
 }
 
 /* Whether refusing the token may have cost a signature check: not when
- * it was missing, of another scheme, too long, or for no key we hold. */
+ * it was missing, of another scheme, too long, not a canonical JWS (e.g.
+ * alg "none" with its empty signature), or for no key we hold. */
 static bool
 verify_spent(enum auth_err e)
 {
 	return e != AUTH_OK && e != AUTH_MISSING && e != AUTH_NOT_BEARER &&
-	    e != AUTH_TOO_LONG && e != AUTH_WRONG_ALG;
+	    e != AUTH_TOO_LONG && e != AUTH_MALFORMED && e != AUTH_WRONG_ALG;
 }
 
 /*
@@ -292,7 +440,10 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 	char		 course[UUID_STRLEN + 1];
 	struct jref	 input;
 	struct db_row	 row;
+	struct cache_eta eta;
 	enum db_status	 ds;
+	int64_t		 t0, t1;
+	uint32_t	 ver;
 
 	/* Authentication first, as a protectedProcedure's middleware runs
 	 * before its input parser. */
@@ -318,10 +469,16 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 		return;
 	}
 
-	switch ((ds = db_fetch(svc->db, course, rc->id.user_id, &row))) {
+	t0 = monotonic_ms();
+	ds = db_fetch(svc->db, course, rc->id.user_id, &row);
+	t1 = monotonic_ms();
+	switch (ds) {
 	case DB_OK:
+		svc->clock_offset_ms = row.now_ms - realtime_ms();
 		break;
 	case DB_NOT_FOUND:
+		/* Gone: other workers must not answer from an older read. */
+		cache_course_seen(svc->cache, course, 0, t1);
 		trpc_fail(out, TRPC_NOT_FOUND, MSG_NOT_FOUND);
 		return;
 	case DB_UNAVAILABLE:
@@ -334,14 +491,23 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 		trpc_fail(out, TRPC_INTERNAL_SERVER_ERROR, MSG_INTERNAL);
 		return;
 	}
+	/* A reconnect in db_fetch listened before it read: the row is good
+	 * for the new connection's cache. */
+	if (svc->cache != NULL)
+		cache_adopt(svc);
 	/* Remember the membership verdict (not for the owner, whose access
 	 * never depends on it). */
-	if (row.has_org && strcmp(row.owner, rc->id.user_id) != 0)
+	if (row.has_org && strcmp(row.owner, rc->id.user_id) != 0) {
 		cache_member_put(svc->cache, rc->id.user_id, row.org,
-		    row.allowed, monotonic_ms());
+		    row.allowed, t0);
+		cache_member_seen(svc->cache, rc->id.user_id, row.org,
+		    row.allowed, t1);
+	}
+	ver = row_version(&row);
+	cache_course_seen(svc->cache, row.id, ver, t1);
 	if (!row.allowed) {
 		trpc_fail(out, TRPC_FORBIDDEN, MSG_FORBIDDEN);
-	} else if (!build_status(&row, rc->lang, out)) {
+	} else if (!build_status(&row, rc->lang, out, &eta)) {
 		buf_reset(&out->data);
 		trpc_fail(out, TRPC_INTERNAL_SERVER_ERROR, MSG_INTERNAL);
 	} else {
@@ -349,7 +515,7 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 		rc->lang_used = true;
 		cache_course_put(svc->cache, row.id, (int)rc->lang, row.owner,
 		    row.has_org ? row.org : NULL, out->data.data,
-		    out->data.len, monotonic_ms());
+		    out->data.len, &eta, ver, t0);
 	}
 	db_row_release(&row);
 }
@@ -401,7 +567,9 @@ operational(struct service *svc, const struct http_req *req,
 		metrics_render_status(&resp->body);
 	} else if (db_ping(svc->db) == DB_OK) {
 		http_resp_header(resp, "Content-Type", "application/json");
-		buf_puts(&resp->body, "{\"status\":\"ok\"}");
+		buf_printf(&resp->body, "{\"status\":\"ok\",\"cache\":\"%s\"}",
+		    svc->cache == NULL ? "off" :
+		    db_notify_mode(svc->db) == DBN_LISTENING ? "exact" : "ttl");
 	} else {
 		resp->status = 503;
 		http_resp_header(resp, "Content-Type", "application/json");
@@ -439,12 +607,15 @@ service_init(struct service *svc, const struct settings *set)
 	dc.connect_timeout = (int)set->db_connect_timeout;
 	dc.statement_timeout_ms = (int)set->db_statement_timeout_ms;
 	dc.prepare = set->db_prepare != 0;
+	dc.listen = set->cache_ttl_ms > 0 && set->cache_entries > 0 &&
+	    set->cache_notify != 0;
 	if ((svc->db = db_new(&dc)) == NULL) {
 		cors_free(&svc->cors);
 		return -1;
 	}
-	if (set->cache_ttl_ms > 0 &&
-	    (svc->cache = cache_new(CACHE_SLOTS, set->cache_ttl_ms)) == NULL) {
+	if (set->cache_ttl_ms > 0 && set->cache_entries > 0 &&
+	    (svc->cache = cache_new((size_t)set->cache_entries,
+	    set->cache_ttl_ms)) == NULL) {
 		db_free(svc->db);
 		cors_free(&svc->cors);
 		return -1;
@@ -472,6 +643,8 @@ service_handle(struct service *svc, const struct http_req *req,
 	int64_t		 t0 = monotonic_us();
 	char		 m[16], p[160];
 
+	/* Before anything is answered: the changes notified so far. */
+	cache_sync(svc);
 	if (operational(svc, req, resp))
 		return;
 	if (cors_preflight(&svc->cors, req, resp)) {

@@ -23,6 +23,9 @@ struct service {
 	struct cache		*cache;
 	struct auth_cache	*tokens;
 	struct cors		 cors;
+	unsigned		 cache_epoch;	/* db_epoch() the cache is of */
+	int64_t			 clock_offset_ms; /* database clock - ours */
+	bool			 mode_shown;	/* the cache mode is in the metrics */
 };
 
 /* Set up from settings (no database connection yet). 0, or -1 on ENOMEM. */
@@ -31,6 +34,12 @@ void	 service_free(struct service *);
 /* Answer one request into resp. Never fails as a whole. */
 void	 service_handle(struct service *, const struct http_req *,
 	    struct http_resp *);
+/* Share what this worker reads with the other workers on the same
+ * listening socket (the cache's order guard). */
+void	 service_share(struct service *, int listen_fd);
+/* Between requests (the accept loop's idle tick): apply the change
+ * notifications that arrived, so the server's queue never waits for us. */
+void	 service_idle(struct service *);
 /* Connect and prepare now; 0 when fine, else -1 with a message in err. */
 int	 service_check(struct service *, char *err, size_t errlen);
 

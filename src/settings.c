@@ -31,6 +31,8 @@ struct int_setting {
 
 static const struct int_setting int_settings[] = {
 	{ "CACHE_TTL_MS", 1000, 0, 60000, OFF(cache_ttl_ms), 10 },
+	{ "CACHE_ENTRIES", 32768, 0, 1048576, OFF(cache_entries), 10 },
+	{ "CACHE_NOTIFY", 1, 0, 1, OFF(cache_notify), 10 },
 	{ "JWT_LEEWAY", 30, 0, 3600, OFF(jwt_leeway), 10 },
 	{ "MAX_BATCH", 32, 1, 1000, OFF(max_batch), 10 },
 	{ "MAX_BODY", 65536, 256, 16 * 1024 * 1024, OFF(max_body), 10 },

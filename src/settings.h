@@ -25,6 +25,8 @@ struct settings {
 	char		*health_path;
 	bool		 superjson;	/* TRPC_TRANSFORMER=superjson */
 	long long	 cache_ttl_ms;
+	long long	 cache_entries;	/* bound of the status cache */
+	long long	 cache_notify;	/* LISTEN where possible */
 	long long	 jwt_leeway;
 	long long	 max_batch;
 	long long	 max_body;

@@ -532,3 +532,29 @@ DONE_META = {"total_lessons": 24, "total_sections": 8, "cost_usd": 0.28,
 FAIL_META = {"last_phase": "sections", "last_progress": 35, "batch_count": 3,
              "error_message": "Token budget exceeded, Gemini fallback failed",
              "retryable": True}
+
+
+def cache_notices(stack):
+    """Change notifications the service's workers have received so far (/metrics; the
+    sum over the pool when it has a master)."""
+    resp = request(stack, "GET", "/metrics")
+    for line in resp.body.decode().splitlines():
+        if line.startswith("coursegen_cache_notifications_total "):
+            return int(float(line.split()[-1]))
+    raise AssertionError("no coursegen_cache_notifications_total in /metrics")
+
+
+def write_and_wait(stack, sql, per_listener=1):
+    """Run sql, then wait until every worker connected to the database has received its
+    change notification(s) (sql/006-notify.sql). Delivery is asynchronous, at the pace
+    the machine schedules the listening backends; what follows is the next poll."""
+    listeners = int(stack.psql("SELECT count(*) FROM pg_stat_activity WHERE usename = "
+                               "'coursegen_status' AND backend_type = 'client backend';")
+                    .strip())
+    before = cache_notices(stack)
+    stack.psql(sql)
+    deadline = time.monotonic() + 30
+    while cache_notices(stack) < before + listeners * per_listener:
+        if time.monotonic() > deadline:
+            raise AssertionError("the change notifications never arrived")
+        time.sleep(0.01)

@@ -1,12 +1,13 @@
 """Access (NOTES 13-16): who may read a course, which claim names the user, and that
-membership changes reach the answer once the cache TTL has passed."""
+membership changes and deletions reach the next poll of every worker, once the
+change notifications (sql/006-notify.sql) have arrived."""
 
 import concurrent.futures
 import unittest
 
 from e2e.common import (E2ECase, MEMBER, MISSING_COURSE, ORG, OTHER_MEMBER, OTHER_ORG,
                         OUTSIDER, OWNER, PROC, add_member, cid, claims,
-                        insert_courses, jwt, remove_member, shared, target, token, wait_ttl,
+                        insert_courses, jwt, shared, target, token, write_and_wait,
                         MSG_FORBIDDEN, MSG_NOT_FOUND, MSG_UNAUTH)
 
 ORG_COURSE = cid("access/org-course")
@@ -72,27 +73,28 @@ class Authorization(E2ECase):
         tok = token(self.stack, MEMBER, organization_id=OTHER_ORG)
         self.ok_data(self.status_of(ORG_COURSE, tok=tok))
 
-    def test_13_membership_revoked_after_ttl(self):
-        self.ok_data(self.status_of(REVOKE_COURSE, REVOKEE))
-        remove_member(self.stack, REVOKEE, REVOKE_ORG)
-        wait_ttl(self.stack)
+    def test_13_membership_revoked_on_next_poll(self):
+        for _ in range(4):
+            self.ok_data(self.status_of(REVOKE_COURSE, REVOKEE))
+        write_and_wait(self.stack, "DELETE FROM user_organizations WHERE user_id = '%s' "
+                       "AND organization_id = '%s';" % (REVOKEE, REVOKE_ORG))
         for _ in range(4):  # every worker
             self.assert_error(self.status_of(REVOKE_COURSE, REVOKEE), 403, "FORBIDDEN",
                               MSG_FORBIDDEN)
 
-    def test_13_membership_granted_after_ttl(self):
+    def test_13_membership_granted_on_next_poll(self):
         for _ in range(4):
             self.assert_error(self.status_of(GRANT_COURSE, GRANTEE), 403, "FORBIDDEN",
                               MSG_FORBIDDEN)
-        add_member(self.stack, GRANTEE, GRANT_ORG)
-        wait_ttl(self.stack)
+        write_and_wait(self.stack, "INSERT INTO user_organizations (user_id, organization_id) "
+                       "VALUES ('%s', '%s');" % (GRANTEE, GRANT_ORG))
         for _ in range(4):
             self.ok_data(self.status_of(GRANT_COURSE, GRANTEE))
 
-    def test_13_deleted_course_not_found_after_ttl(self):
-        self.ok_data(self.status_of(DELETE_COURSE))
-        self.stack.psql("DELETE FROM courses WHERE id = '%s';" % DELETE_COURSE)
-        wait_ttl(self.stack)
+    def test_13_deleted_course_not_found_on_next_poll(self):
+        for _ in range(4):
+            self.ok_data(self.status_of(DELETE_COURSE))
+        write_and_wait(self.stack, "DELETE FROM courses WHERE id = '%s';" % DELETE_COURSE)
         for _ in range(4):
             self.assert_error(self.status_of(DELETE_COURSE), 404, "NOT_FOUND", MSG_NOT_FOUND)
 

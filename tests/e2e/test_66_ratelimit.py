@@ -208,15 +208,19 @@ class RateLimits(unittest.TestCase):
         self.assertEqual(call(None, source="127.0.0.5", headers=forged)[0], 401)
 
     def test_3c_cheap_refusals_do_not_block_verifying(self):
-        # Tokens refused without a signature check (another scheme, an algorithm
-        # no key has) are limited with the address, but never stop a valid token
-        # from there being verified.
+        # Tokens refused without a signature check (another scheme; alg "none",
+        # whose empty signature is malformed) are limited with the address, but
+        # never stop a valid token from there being verified: one no worker has
+        # in its token cache (its own jti), so that it must be verified.
         for hdr in ({"Authorization": "Basic dXNlcjpwYXNz"},
                     bearer(jwt(claims(FLOODER), "", alg="none"))):
             statuses = [call(source="127.0.0.6", headers=hdr)[0] for _ in range(4 * BURST)]
             self.assertLessEqual(set(statuses), {401, 429}, statuses)
             self.assertIn(429, statuses)
-        self.assertEqual(call(ADDR_USER, source="127.0.0.6")[0], 200)
+        fresh = bearer(token(STACK, ADDR_USER, jti="test_3c"))
+        path = target(STACK, input={"courseId": cid("ratelimit-" + ADDR_USER)})
+        st, _hdr, body = call(source="127.0.0.6", path=path, headers=fresh)
+        self.assertEqual(st, 200, body)
 
     def test_4_batch_beyond_the_bucket(self):
         c = cid("ratelimit-" + BATCHER)

@@ -157,7 +157,7 @@ class Health(unittest.TestCase):
 
     def test_health_follows_the_database(self):
         st, hdr, body = get("/healthz")
-        self.assertEqual((st, json.loads(body)), (200, {"status": "ok"}))
+        self.assertEqual((st, json.loads(body)), (200, {"status": "ok", "cache": "exact"}))
         STACK.pg.stop()
         try:
             t0 = time.monotonic()

@@ -14,7 +14,7 @@
 #
 # The soak and valgrind targets live in tests/soak/local.mk.
 
-FUZZ_TARGETS = fuzz_trpc fuzz_json fuzz_meta fuzz_auth
+FUZZ_TARGETS = fuzz_trpc fuzz_json fuzz_meta fuzz_auth fuzz_notice
 FUZZ_SECONDS = 60
 FUZZ_CC = clang
 FUZZ_FLAGS =
@@ -32,10 +32,12 @@ fuzz_trpc_SRCS = $(FUZZ_SRC_COMMON) src/trpc.c src/http.c src/input.c
 fuzz_json_SRCS = $(FUZZ_SRC_COMMON) src/input.c
 fuzz_meta_SRCS = $(FUZZ_SRC_COMMON) src/meta.c src/genstate.c src/render.c
 fuzz_auth_SRCS = $(FUZZ_SRC_COMMON) src/auth.c src/keys.c
+fuzz_notice_SRCS = $(FUZZ_SRC_COMMON) src/cache.c
 
 FUZZ_DIST = tests/fuzz/fuzz_common.h tests/fuzz/fuzz_trpc.c tests/fuzz/fuzz_json.c \
-	tests/fuzz/fuzz_meta.c tests/fuzz/fuzz_auth.c tests/fuzz/corpus \
-	tests/fuzz/README tests/fuzz/findings
+	tests/fuzz/fuzz_meta.c tests/fuzz/fuzz_auth.c tests/fuzz/fuzz_notice.c \
+	tests/fuzz/README
+# (the corpus and findings/ go file by file: dist-files.mk, scripts/gen-dist-list)
 EXTRA_DIST += $(FUZZ_DIST)
 
 FUZZ_HDRS = $(top_srcdir)/tests/fuzz/fuzz_common.h $(top_srcdir)/src/*.h config.h
@@ -52,6 +54,9 @@ $(FUZZ_BIN)/fuzz_meta: $(top_srcdir)/tests/fuzz/fuzz_meta.c $(fuzz_meta_SRCS:%=$
 $(FUZZ_BIN)/fuzz_auth: $(top_srcdir)/tests/fuzz/fuzz_auth.c $(fuzz_auth_SRCS:%=$(top_srcdir)/%) $(FUZZ_HDRS)
 	@$(MKDIR_P) $(FUZZ_BIN)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(top_srcdir)/tests/fuzz/fuzz_auth.c $(fuzz_auth_SRCS:%=$(top_srcdir)/%) $(FUZZ_LIBS)
+$(FUZZ_BIN)/fuzz_notice: $(top_srcdir)/tests/fuzz/fuzz_notice.c $(fuzz_notice_SRCS:%=$(top_srcdir)/%) $(FUZZ_HDRS)
+	@$(MKDIR_P) $(FUZZ_BIN)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(top_srcdir)/tests/fuzz/fuzz_notice.c $(fuzz_notice_SRCS:%=$(top_srcdir)/%) $(FUZZ_LIBS)
 
 .PHONY: fuzz fuzz-build fuzz-clean fuzz-minimise
 fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_BIN)/%)

@@ -176,11 +176,13 @@ static const struct {
 	{ "Bearer ", AUTH_MISSING },
 	{ "Basic dXNlcjpwYXNz", AUTH_NOT_BEARER },
 	{ "Token abc", AUTH_NOT_BEARER },
-	{ "Bearer abc", AUTH_INVALID },
-	{ "Bearer a.b.c", AUTH_INVALID },
-	{ "Bearer eyJhbGciOiJIUzI1NiJ9.!!!.sig", AUTH_INVALID },
-	{ "Bearer eyJhbGciOiJIUzI1NiJ9", AUTH_INVALID },
-	{ "Bearer ...", AUTH_INVALID },
+	{ "Bearer abc", AUTH_MALFORMED },
+	{ "Bearer a.b.c", AUTH_MALFORMED },
+	{ "Bearer eyJhbGciOiJIUzI1NiJ9.!!!.sig", AUTH_MALFORMED },
+	{ "Bearer eyJhbGciOiJIUzI1NiJ9", AUTH_MALFORMED },
+	{ "Bearer ...", AUTH_MALFORMED },
+	/* alg "none": its empty signature fails before any key is tried */
+	{ "Bearer eyJhbGciOiJub25lIn0.e30.", AUTH_MALFORMED },
 };
 
 START_TEST(test_raw)
@@ -410,10 +412,10 @@ START_TEST(test_one_spelling)
 	ck_assert(hit);
 	for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
 		snprintf(bad, n + 16, "%s%s", hdr, tails[i]);
-		ck_assert_msg(auth_verify(&c, bad, NOW, &id) == AUTH_INVALID,
+		ck_assert_msg(auth_verify(&c, bad, NOW, &id) == AUTH_MALFORMED,
 		    "alg %d, tail \"%s\" accepted", _i, tails[i]);
 		ck_assert_int_eq(auth_verify_cached(&c, cache, bad, NOW, &id, &hit),
-		    AUTH_INVALID);
+		    AUTH_MALFORMED);
 	}
 	/* padding inside: after the header and after the payload */
 	for (part = 0; part < 2; part++) {
@@ -422,7 +424,7 @@ START_TEST(test_one_spelling)
 		for (int k = 0; k <= part; k++)
 			dot = strchr(dot, '.') + (k < part);
 		snprintf(bad, n + 16, "%.*s=%s", (int)(dot - hdr), hdr, dot);
-		ck_assert_int_eq(auth_verify(&c, bad, NOW, &id), AUTH_INVALID);
+		ck_assert_int_eq(auth_verify(&c, bad, NOW, &id), AUTH_MALFORMED);
 	}
 	/* the unused bits of each part's last character */
 	for (part = 0; part < 3; part++) {
@@ -430,10 +432,10 @@ START_TEST(test_one_spelling)
 		if ((last = part_last(bad, part)) == NULL)
 			continue;
 		*last = B64URL[(strchr(B64URL, *last) - B64URL) ^ 1];
-		ck_assert_msg(auth_verify(&c, bad, NOW, &id) == AUTH_INVALID,
+		ck_assert_msg(auth_verify(&c, bad, NOW, &id) == AUTH_MALFORMED,
 		    "alg %d, part %d with an unused bit set accepted", _i, part);
 		ck_assert_int_eq(auth_verify_cached(&c, cache, bad, NOW, &id, &hit),
-		    AUTH_INVALID);
+		    AUTH_MALFORMED);
 	}
 	/* the scheme and spaces may vary: the same token, the same entry */
 	snprintf(bad, n + 16, "bearer   %s", hdr + 7);
