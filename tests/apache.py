@@ -16,7 +16,7 @@ Apache(root, mode, settings, mpm="prefork", extra=())
 Pool(root, sock, env, ...)    the service's own master: coursegen-status --listen
                               unix:SOCK --workers N, as a child of the test.
 
-Both stop everything they start (close(), or at interpreter exit through harness's
+Both stop everything they start (close(), or at interpreter exit through localstack's
 cleanup). The settings reach Apache's children through a settings file named by
 COURSEGEN_CONFIG, exactly as the shipped configs do it.
 """
@@ -27,7 +27,7 @@ import signal
 import subprocess
 import time
 
-import harness
+import localstack
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APACHE_DIR = os.path.join(REPO, "apache")
@@ -46,7 +46,7 @@ SHIPPED_SETTINGS = "/etc/coursegen-status/coursegen-status.conf"
 
 
 def binary():
-    """The binary under test (COURSEGEN_BIN, as the harness uses)."""
+    """The binary under test (COURSEGEN_BIN, as the local stack uses)."""
     return os.environ.get("COURSEGEN_BIN") or os.path.join(REPO, "src", "coursegen-status")
 
 
@@ -69,7 +69,7 @@ class Apache:
         self.mode = mode
         self.mpm = mpm
         self.extra = list(extra)
-        self.port = port or harness.free_port()
+        self.port = port or localstack.free_port()
         self.settings = dict(settings)
         self.proc = None
 
@@ -177,16 +177,16 @@ class Apache:
         apache = shutil.which("apache2") or "/usr/sbin/apache2"
         check = subprocess.run([apache, "-t", "-f", conf], capture_output=True, text=True)
         if check.returncode != 0:
-            raise harness.HarnessError("apache2 -t: %s" % (check.stderr or check.stdout))
+            raise localstack.HarnessError("apache2 -t: %s" % (check.stderr or check.stdout))
         self.proc = subprocess.Popen([apache, "-f", conf, "-DFOREGROUND"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      start_new_session=True)
-        harness._Cleanup.add(self)
+        localstack._Cleanup.add(self)
         deadline = time.monotonic() + timeout
-        while not harness.port_open(self.port):
+        while not localstack.port_open(self.port):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.close()
-                raise harness.HarnessError("apache did not start: %s" % self.log_text())
+                raise localstack.HarnessError("apache did not start: %s" % self.log_text())
             time.sleep(0.05)
         return self
 
@@ -224,7 +224,7 @@ class Apache:
                 except ProcessLookupError:
                     pass
         self.proc = None
-        harness._Cleanup.remove(self)
+        localstack._Cleanup.remove(self)
 
 
 class Pool:
@@ -253,11 +253,11 @@ class Pool:
             [binary(), "--listen", "unix:" + self.sock, "--workers", str(self.workers)]
             + self.args, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
             stderr=self.log, start_new_session=True)
-        harness._Cleanup.add(self)
+        localstack._Cleanup.add(self)
         deadline = time.monotonic() + timeout
         while len(self.worker_pids()) < self.workers or not os.path.exists(self.sock):
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise harness.HarnessError("pool did not start: %s" % self.log_text())
+                raise localstack.HarnessError("pool did not start: %s" % self.log_text())
             time.sleep(0.05)
         return self
 
@@ -296,4 +296,4 @@ class Pool:
         if getattr(self, "log", None):
             self.log.close()
             self.log = None
-        harness._Cleanup.remove(self)
+        localstack._Cleanup.remove(self)

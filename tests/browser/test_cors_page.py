@@ -8,7 +8,7 @@ token through httpBatchLink (GET), httpBatchStreamLink (JSONL, trpc-accept) and
 httpLink with methodOverride 'POST' (content-type), each with `authorization` and
 `x-trpc-source` headers, so the browser sends a CORS preflight before every call.
 
-The service runs behind the shipped nginx config (tests/harness.py) with
+The service runs behind the shipped nginx config (scripts/localstack.py) with
 CORS_ORIGINS naming one origin, http://127.0.0.1:A. Two static servers serve the same
 page, on port A (allowed) and port B (a different origin, not on the list):
 
@@ -34,10 +34,10 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))   # tests/ (harness)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "scripts"))
 sys.path.insert(0, HERE)
 
-from harness import Stack, free_port  # noqa: E402
+from localstack import Stack, free_port  # noqa: E402
 from webdriver import Chrome  # noqa: E402
 
 SRC = os.path.join(HERE, "cors")

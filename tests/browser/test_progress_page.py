@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The progress page (web/) in headless Chromium, against the real stack.
 
-nginx serves web/ at /progress/ beside /trpc/ (tests/harness.py, Stack(web=True)), with
+nginx serves web/ at /progress/ beside /trpc/ (scripts/localstack.py, Stack(web=True)), with
 the service's default configuration (2 workers, 1 s cache). sim/coursegen-simulate drives
 one course to completion and one to a retryable failure while the page polls every 2 s,
 as the contract's hook does. Checked in the browser (chromedriver, WebDriver HTTP API):
@@ -28,10 +28,10 @@ import unittest
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))   # tests/ (harness)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "scripts"))
 sys.path.insert(0, HERE)
 
-from harness import Stack, WEB_LOCATION  # noqa: E402
+from localstack import Stack, WEB_LOCATION  # noqa: E402
 from webdriver import Chrome  # noqa: E402
 
 ALICE = "11111111-1111-4111-8111-111111111111"
@@ -40,6 +40,8 @@ C_DONE = "b0000000-0000-4000-8000-000000000001"
 C_FAIL = "b0000000-0000-4000-8000-000000000002"
 C_CAROL = "b0000000-0000-4000-8000-000000000003"
 C_MISSING = "b0000000-0000-4000-8000-0000000000ff"
+# Never sent to generation: its card polls all along, the page's own clock (test_1).
+C_WITNESS = "b0000000-0000-4000-8000-000000000004"
 
 SHOTS = os.environ.get("BROWSER_SHOTS") or os.path.join(os.getcwd(), "tests", "browser",
                                                           "screenshots")
@@ -77,7 +79,8 @@ class ProgressPage(unittest.TestCase):
         os.makedirs(SHOTS)
         cls.stack = Stack(workers=2, web=True, sample=False)
         cls.addClassCleanup(cls.stack.close)
-        for c, owner in ((C_DONE, ALICE), (C_FAIL, ALICE), (C_CAROL, CAROL)):
+        for c, owner in ((C_DONE, ALICE), (C_FAIL, ALICE), (C_CAROL, CAROL),
+                         (C_WITNESS, ALICE)):
             cls.stack.create_course(c, owner, "Browser test course")
         cls.browser = Chrome(SHOTS)
         cls.addClassCleanup(cls.browser.close)
@@ -86,9 +89,11 @@ class ProgressPage(unittest.TestCase):
         return self.browser.js(CARD_STATE)
 
     def requests_for(self, course):
-        """Requests for `course` in nginx's access log."""
+        """Requests for `course` in nginx's access log (in the request line: the
+        Referer, the page's own URL, names every course of the page)."""
         with open(self.stack.nginx.access_log, encoding="utf-8", errors="replace") as f:
-            return sum(1 for line in f if course in urllib.parse.unquote(line))
+            return sum(1 for line in f if '"' in line and
+                       course in urllib.parse.unquote(line.split('"')[1]))
 
     def test_1_follows_generation_to_the_end(self):
         # 12 section batches of 0.3-0.7 s: the sections phase lasts at least 3.6 s, so
@@ -97,7 +102,7 @@ class ProgressPage(unittest.TestCase):
                                   "--pace", "500", "--batches", "12", "--seed", "6",
                                   "--stagger", "0")
         t0 = time.monotonic()
-        self.browser.get(self.stack.page_url([C_DONE, C_FAIL], user=ALICE))
+        self.browser.get(self.stack.page_url([C_DONE, C_FAIL, C_WITNESS], user=ALICE))
         history = {C_DONE: [], C_FAIL: []}
         shot_mid = False
         while time.monotonic() - t0 < 60:
@@ -120,8 +125,8 @@ class ProgressPage(unittest.TestCase):
         # Completed: a full bar and the contract's message.
         self.assertEqual((done["status"], done["width"], done["message"]),
                          ("completed", "100%", "Генерация завершена"))
-        time.sleep(0.7)   # the CSS transition of the width
-        done = self.cards()[C_DONE]
+        # the CSS transition of the width ends on a full bar
+        done = self.wait_card(C_DONE, lambda c: abs(c["fillPx"] - c["barPx"]) <= 0.5)
         self.assertAlmostEqual(done["fillPx"], done["barPx"], delta=0.5)
         self.assertIsNone(done["eta"])
         self.assertRegex(done["quality"] or "", r"^Качество: \d{1,3}%$")
@@ -141,9 +146,15 @@ class ProgressPage(unittest.TestCase):
         for h in history[C_FAIL]:
             if h["status"] != "failed":
                 self.assertIsNone(h["button"], h)
-        # Polling stopped: no request for either course for longer than two periods.
+        # Polling stopped: no request for either course while the witness card, which
+        # polls all along, asks three more times (two full periods of the page's timer).
+        self.assertEqual(final[C_WITNESS]["polling"], "true", final[C_WITNESS])
         before = {c: self.requests_for(c) for c in history}
-        time.sleep(4.5)
+        witness = self.requests_for(C_WITNESS)
+        deadline = time.monotonic() + 30
+        while self.requests_for(C_WITNESS) < witness + 3:
+            self.assertLess(time.monotonic(), deadline, "the witness card stopped polling")
+            time.sleep(0.1)
         self.assertEqual({c: self.requests_for(c) for c in history}, before,
                          "the page kept polling after a terminal status")
         # Retry calls generation.initiate, which is the platform's, and says so.
@@ -160,7 +171,29 @@ class ProgressPage(unittest.TestCase):
         docs = os.environ.get("BROWSER_DOCS_PNG")
         if docs:
             shutil.copyfile(path, docs)
-        self.assertTrue(os.path.getsize(path) > 1000)
+        self.assert_png_of_viewport(path)
+
+    def wait_card(self, course, cond, timeout=15):
+        """The card of `course` once cond(card) holds (polled; fails after timeout s)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            card = self.cards()[course]
+            if cond(card):
+                return card
+            if time.monotonic() > deadline:
+                self.fail("waited %g s on the card: %r" % (timeout, card))
+            time.sleep(0.05)
+
+    def assert_png_of_viewport(self, path):
+        """The screenshot is a PNG image of the whole viewport (its IHDR's size)."""
+        with open(path, "rb") as f:
+            head = f.read(24)
+        self.assertEqual(head[:8], b"\x89PNG\r\n\x1a\n", path)
+        self.assertEqual(head[12:16], b"IHDR", path)
+        size = (int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big"))
+        view = self.browser.js("return [Math.round(innerWidth * devicePixelRatio), "
+                               "Math.round(innerHeight * devicePixelRatio)];")
+        self.assertEqual(list(size), view, path)
 
     def test_2_errors_are_readable(self):
         self.browser.get(self.stack.page_url([C_CAROL, C_MISSING], user=ALICE))

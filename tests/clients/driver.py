@@ -7,7 +7,7 @@ run `node --test` on them, stop everything. Called by tests/run-clients.
 DIR holds the installed test project (package.json, node_modules, lib/, test/, v10/);
 FILEs are test files relative to it (default: every test/*.test.mjs).
 
-Two stacks (tests/harness.py: throwaway PostgreSQL, spawn-fcgi workers, nginx with the
+Two stacks (scripts/localstack.py: throwaway PostgreSQL, spawn-fcgi workers, nginx with the
 shipped config):
     plain      the default configuration (TRPC_TRANSFORMER removed from the environment)
     superjson  TRPC_TRANSFORMER=superjson
@@ -35,8 +35,9 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS_DIR = os.path.dirname(HERE)
-sys.path.insert(0, TESTS_DIR)
-from harness import Stack, SUPERUSER  # noqa: E402
+sys.path.insert(0, TESTS_DIR)                                           # e2e.common
+sys.path.insert(0, os.path.join(os.path.dirname(TESTS_DIR), "scripts"))  # localstack
+from localstack import Stack, SUPERUSER  # noqa: E402
 
 PROC_BASE = "/trpc"
 

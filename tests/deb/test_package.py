@@ -9,12 +9,12 @@ relies on:
             not enabled and nothing started, the system user and group, the conffile
             root:_coursegen 0640, the web server configs and the SQL, no simulator;
             the unconfigured service refuses to start (--check-config).
-  configure a throwaway PostgreSQL (tests/harness.py) with the INSTALLED sql/ applied,
+  configure a throwaway PostgreSQL (tests/localstack.py) with the INSTALLED sql/ applied,
             DATABASE_URL and JWT_SECRET written into the conffile; --check-config as
             the service user; the service started as its unit says (systemctl when
             systemd runs, else the unit's ExecStart with its RuntimeDirectory), its
             workers as _coursegen; nginx with the INSTALLED site and snippet (the
-            harness's Nginx, conf_dir /usr/share/coursegen-status/nginx, workers as
+            localstack's Nginx, conf_dir /usr/share/coursegen-status/nginx, workers as
             www-data) serves real requests; a2enconf enables the Apache config and
             apache2 -t accepts it.
   reinstall apt-get install --reinstall (what an upgrade runs): the settings stay; an
@@ -46,8 +46,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
-sys.path.insert(0, TESTS)
-import harness  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(TESTS), "scripts"))
+import localstack  # noqa: E402
 from mint_token import mint, standard_claims  # noqa: E402
 
 PKG = "coursegen-status"
@@ -186,7 +186,7 @@ class Started:
         wait_for(lambda: os.path.exists(SOCK) or (self.proc and self.proc.poll() is not None),
                  30, SOCK)
         if not os.path.exists(SOCK):
-            raise RuntimeError("the service exited: %s" % harness.tail(self.log))
+            raise RuntimeError("the service exited: %s" % localstack.tail(self.log))
         return self
 
     def stop(self):
@@ -259,11 +259,11 @@ def test_install(deb):
 
 def test_configure(work, src_sql_sample):
     step("configure: throwaway PostgreSQL with the installed sql/, the conffile")
-    pg = harness.Postgres(os.path.join(work, "pg")).start()
+    pg = localstack.Postgres(os.path.join(work, "pg")).start()
     try:
         pg.apply_sql_dir(os.path.join(SHARE, "sql"))
         pg.apply_sql_dir(src_sql_sample)
-        pg.set_password(harness.SERVICE_ROLE)
+        pg.set_password(localstack.SERVICE_ROLE)
         with open(CONF, "a") as f:   # in place: owner and mode stay
             f.write("\n# written by tests/deb/test_package.py\nDATABASE_URL=%s\nJWT_SECRET=%s\n"
                     % (pg.dsn, SECRET))
@@ -284,7 +284,7 @@ def test_configure(work, src_sql_sample):
                   "master as root, workers as %s (%s)" % (USER, users))
 
             step("nginx with the installed site and snippet")
-            nginx = harness.Nginx(os.path.join(work, "nginx"), SOCK,
+            nginx = localstack.Nginx(os.path.join(work, "nginx"), SOCK,
                                   conf_dir=os.path.join(SHARE, "nginx"), user="www-data").start()
             token = mint(SECRET, standard_claims(ALICE))
             q = "input=" + urllib.parse.quote(json.dumps({"courseId": COMPLETED}), safe="")

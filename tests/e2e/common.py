@@ -1,6 +1,6 @@
 """Shared helpers of the end-to-end suite: the shared stack, raw HTTP, JWTs, fixtures.
 
-Everything goes over real HTTP to nginx (tests/harness.py starts PostgreSQL, the FastCGI
+Everything goes over real HTTP to nginx (scripts/localstack.py starts PostgreSQL, the FastCGI
 workers and nginx with the shipped configuration). Responses are parsed strictly: no NaN or
 Infinity, no duplicate keys, key order kept, so field order can be asserted.
 """
@@ -15,7 +15,7 @@ import unittest
 import urllib.parse
 import uuid
 
-from harness import Stack  # tests/harness.py (PYTHONPATH includes tests/)
+from localstack import Stack  # scripts/localstack.py (PYTHONPATH includes scripts/)
 
 PROC = "generation.getStatus"
 

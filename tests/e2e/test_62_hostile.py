@@ -406,25 +406,54 @@ class CgiLimits(E2ECase):
                     PROC)
 
     def test_crlf_in_header_bound_variables(self):
+        # Each variable the service may echo or match reaches it with CR LF and a forged
+        # header: run_cgi checks that no header line carries CR or LF and that no header
+        # but the service's own appears; here, that each request gets the answer its
+        # value earns (the forged text kept inside the JSON string, never a header), and
+        # that a trpc-accept or accept of "application/jsonl<CRLF>..." is not taken for
+        # application/jsonl (the answer is one JSON array, not a stream).
         evil = "\r\nX-Evil: 1\r\n\r\n{}"
+        not_found = 'No procedure found on path "x%s"' % evil
         cases = {
-            "SCRIPT_NAME": dict(script="/trpc/x" + evil),
-            "PATH_INFO": dict(script="/trpc", extra={"PATH_INFO": "/x" + evil}),
-            "REQUEST_METHOD": dict(method="PUT" + evil),
-            "CONTENT_TYPE": dict(method="POST", extra={"CONTENT_TYPE": "text/plain" + evil,
-                                                       "CONTENT_LENGTH": "2"}),
-            "HTTP_TRPC_ACCEPT": dict(query="batch=1&input=%7B%7D",
-                                     extra={"HTTP_TRPC_ACCEPT": "application/jsonl" + evil}),
-            "HTTP_ACCEPT": dict(query="batch=1&input=%7B%7D",
-                                extra={"HTTP_ACCEPT": "application/jsonl" + evil}),
-            "TRPC_BASE": dict(script="/b" + evil + "/" + PROC,
-                              extra={"TRPC_BASE": "/b" + evil}),
+            "SCRIPT_NAME": (dict(script="/trpc/x" + evil), 404, "NOT_FOUND", not_found),
+            "PATH_INFO": (dict(script="/trpc", extra={"PATH_INFO": "/x" + evil}),
+                          404, "NOT_FOUND", not_found),
+            "REQUEST_METHOD": (dict(method="PUT" + evil), 405, "METHOD_NOT_SUPPORTED",
+                               'Unsupported PUT%s-request to query procedure at path "%s"'
+                               % (evil, PROC)),
+            "CONTENT_TYPE": (dict(method="POST", extra={"CONTENT_TYPE": "text/plain" + evil,
+                                                        "CONTENT_LENGTH": "2"}),
+                             415, "UNSUPPORTED_MEDIA_TYPE",
+                             'Unsupported content-type "text/plain%s' % evil),
+            "HTTP_TRPC_ACCEPT": (dict(query="batch=1&input=%7B%7D",
+                                      extra={"HTTP_TRPC_ACCEPT": "application/jsonl" + evil}),
+                                 400, "BAD_REQUEST", None),
+            "HTTP_ACCEPT": (dict(query="batch=1&input=%7B%7D",
+                                 extra={"HTTP_ACCEPT": "application/jsonl" + evil}),
+                            400, "BAD_REQUEST", None),
+            "TRPC_BASE": (dict(script="/b" + evil + "/" + PROC,
+                               extra={"TRPC_BASE": "/b" + evil}), 400, "BAD_REQUEST", None),
         }
-        for name, kw in cases.items():
+        for name, (kw, status, key, message) in cases.items():
             with self.subTest(variable=name):
-                status, body = self.run_cgi(b"{}", **kw)   # headers checked in run_cgi
-                self.assertIsNotNone(status)
-                self.assertIsNotNone(body)
+                st, body = self.run_cgi(b"{}", **kw)   # headers checked in run_cgi
+                self.assertEqual(st, status, body)
+                if name.startswith("HTTP_"):
+                    # a batch (input {} has no call "0"): one JSON array, not JSONL
+                    self.assertIsInstance(body, list, body)
+                    self.assertEqual(len(body), 1, body)
+                    err = body[0]["error"]
+                    self.assert_error_obj(err, status, key, None, PROC)
+                    self.assertIn('"invalid_type"', err["message"])
+                elif name == "TRPC_BASE":
+                    # the base with CR LF is matched as given: the call reaches the
+                    # procedure, whose input (none) is refused
+                    err = self.assert_cgi_error((st, body), status, key, None, PROC)
+                    self.assertIn('"invalid_type"', err["message"])
+                else:
+                    path = ABSENT if name == "CONTENT_TYPE" else (
+                        PROC if name == "REQUEST_METHOD" else "x" + evil)
+                    self.assert_cgi_error((st, body), status, key, message, path)
 
 
 if __name__ == "__main__":

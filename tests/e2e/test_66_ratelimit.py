@@ -16,7 +16,7 @@ RATE_LIMIT=2 calls per second, RATE_LIMIT_BURST=5, two workers sharing one table
 - a batch beyond the bucket: the calls within it answer, the rest are 429 (207);
 - /metrics counts allowed and limited calls by key;
 - under spawn-fcgi each worker limits on its own (the documented per-process limit).
-The other e2e modules run with RATE_LIMIT=0 (the harness); that the shipped defaults
+The other e2e modules run with RATE_LIMIT=0 (scripts/localstack.py); that the shipped defaults
 spare an honest front end is check_ratelimit's test_defaults_spare_honest_front_ends.
 """
 

@@ -14,7 +14,7 @@ import subprocess
 import time
 import unittest
 
-import harness
+import localstack
 from e2e.common import OwnStackCase, cid, insert_courses, MSG_DB_TIMEOUT
 from e2e import test_70_database
 
@@ -26,15 +26,15 @@ class PgBouncer:
     def __init__(self, root, pg):
         exe = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
         if not os.access(exe, os.X_OK):
-            raise harness.HarnessError("pgbouncer not installed (scripts/install-deps)")
+            raise localstack.HarnessError("pgbouncer not installed (scripts/install-deps)")
         os.makedirs(root, exist_ok=True)
         os.chmod(root, 0o777)
         self.pg = pg
-        self.port = harness.free_port()
+        self.port = localstack.free_port()
         users = os.path.join(root, "users.txt")
         with open(users, "w") as f:
-            f.write('"%s" "%s"\n' % (harness.SERVICE_ROLE,
-                                     pg.passwords[harness.SERVICE_ROLE]))
+            f.write('"%s" "%s"\n' % (localstack.SERVICE_ROLE,
+                                     pg.passwords[localstack.SERVICE_ROLE]))
         os.chmod(users, 0o644)
         ini = os.path.join(root, "pgbouncer.ini")
         with open(ini, "w") as f:
@@ -53,22 +53,22 @@ class PgBouncer:
                                          stdout=subprocess.DEVNULL, stderr=err,
                                          start_new_session=True)
         deadline = time.monotonic() + 10
-        while not harness.port_open(self.port):
+        while not localstack.port_open(self.port):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise harness.HarnessError("pgbouncer did not start:\n" + harness.tail(
+                raise localstack.HarnessError("pgbouncer did not start:\n" + localstack.tail(
                     os.path.join(root, "pgbouncer.log")))
             time.sleep(0.05)
 
     @property
     def dsn(self):
         return "postgresql://%s:%s@127.0.0.1:%d/%s" % (
-            harness.SERVICE_ROLE, self.pg.passwords[harness.SERVICE_ROLE], self.port,
+            localstack.SERVICE_ROLE, self.pg.passwords[localstack.SERVICE_ROLE], self.port,
             self.pg.dbname)
 
     def psql(self, sql):
         """Another client of the same pool (the service's role and database)."""
-        return harness.run_psql(["-d", self.dsn], sql).strip()
+        return localstack.run_psql(["-d", self.dsn], sql).strip()
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:

@@ -22,7 +22,7 @@ import unittest
 
 from e2e.common import (E2ECase, OWNER, cid, insert_courses, start_stack, stop_stack,
                         MSG_DONE, MSG_FAILED, MSG_CANCELLED, MSG_QUEUED)
-from harness import HarnessError, WORKER_ROLE, SERVICE_ROLE, run_psql
+from localstack import HarnessError, WORKER_ROLE, SERVICE_ROLE, run_psql
 
 STATUS_RANK = {"idle": 0, "queued": 1, "generating": 2,
                "completed": 3, "failed": 3, "cancelled": 3}
@@ -302,7 +302,7 @@ class Simulation(SimCase):
         self.assertIn("queued", [d["status"] for c in plan for d in seen[c]])
 
     def test_simulator_refuses_bad_usage(self):
-        sim_bin = __import__("harness").simulator_binary()
+        sim_bin = __import__("localstack").simulator_binary()
         p = subprocess.run([sim_bin, "not-a-uuid"], capture_output=True, text=True,
                            env={"DATABASE_URL": self.stack.worker_url})
         self.assertEqual(p.returncode, 2)

@@ -6,11 +6,11 @@ status, health and status page, a reload, and a graceful stop.
 
 The commands are read from the README and run through sh, with the paths moved:
 /etc/coursegen-status and /run/coursegen-status go to a temporary folder,
-/usr/share/coursegen-status is the source tree, http://127.0.0.1:8080 the harness's
-nginx (which serves the shipped site, with the upstream socket the harness's). The
+/usr/share/coursegen-status is the source tree, http://127.0.0.1:8080 the local stack's
+nginx (which serves the shipped site, with the upstream socket the local stack's). The
 commands that need the real system are not run and are listed: apt-get, the build
 and `make install`, the editor (the test edits the file as the README says), and
-copying the site into /etc/nginx (the harness does the equivalent).
+copying the site into /etc/nginx (scripts/localstack.py does the equivalent).
 """
 
 import json

@@ -1,7 +1,7 @@
 """sql/ on the platform's database (issue 17) and the worker API's security (issue 11,
 section 1), against the real cluster of the harness.
 
-The harness's database is a Supabase stand-in (tests/harness.py, PLATFORM_*_SQL): API
+The harness's database is a Supabase stand-in (scripts/localstack.py, PLATFORM_*_SQL): API
 roles anon/authenticated/service_role with Supabase's default privileges, the
 platform's tables with more columns, a surrogate key on user_organizations, row-level
 security with the platform's policies, a child table (lessons) with a foreign key,
@@ -24,7 +24,7 @@ import unittest
 
 from e2e.common import (E2ECase, MEMBER, ORG, OWNER, cid, insert_courses, start_stack,
                         stop_stack)
-from harness import (API_ROLES, PLATFORM_OWNER, SERVICE_ROLE, SQL_DIR, SUPERUSER,
+from localstack import (API_ROLES, PLATFORM_OWNER, SERVICE_ROLE, SQL_DIR, SUPERUSER,
                      WORKER_ROLE, HarnessError, run_psql, sql_files)
 
 _STACK = None

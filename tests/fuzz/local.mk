@@ -19,7 +19,7 @@ FUZZ_SECONDS = 60
 FUZZ_CC = clang
 FUZZ_FLAGS =
 FUZZ_SAN = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS = -g -O1 -std=c11 $(FUZZ_SAN) -D_GNU_SOURCE \
+FUZZ_CFLAGS = -g -O1 -std=gnu11 $(FUZZ_SAN) \
 	-I$(top_builddir) -I$(top_srcdir)/src -I$(top_srcdir)/tests/fuzz \
 	-DFUZZ_KEYS_DIR='"$(abs_top_srcdir)/tests/unit/keys"' $(JSONC_CFLAGS) $(JWT_CFLAGS)
 FUZZ_LIBS = $(JSONC_LIBS) $(JWT_LIBS) -lcrypto -lm
@@ -36,8 +36,9 @@ fuzz_auth_SRCS = $(FUZZ_SRC_COMMON) src/auth.c src/keys.c
 fuzz_notice_SRCS = $(FUZZ_SRC_COMMON) src/cache.c
 
 FUZZ_DIST = tests/fuzz/fuzz_common.h tests/fuzz/fuzz_trpc.c tests/fuzz/fuzz_json.c \
-	tests/fuzz/fuzz_meta.c tests/fuzz/fuzz_auth.c tests/fuzz/fuzz_notice.c tests/fuzz/corpus \
-	tests/fuzz/README tests/fuzz/findings
+	tests/fuzz/fuzz_meta.c tests/fuzz/fuzz_auth.c tests/fuzz/fuzz_notice.c \
+	tests/fuzz/README
+# (the corpus and findings/ go file by file: dist-files.mk, scripts/gen-dist-list)
 EXTRA_DIST += $(FUZZ_DIST)
 
 FUZZ_HDRS = $(top_srcdir)/tests/fuzz/fuzz_common.h $(top_srcdir)/src/*.h config.h

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""soak.py: a steady mixed load against the real stack (tests/harness.py: throwaway
+"""soak.py: a steady mixed load against the real stack (scripts/localstack.py: throwaway
 PostgreSQL, spawn-fcgi workers, nginx), bounded in time and in count, on 127.0.0.1 only.
 
     python3 tests/soak/soak.py [--seconds 180] [--requests N] [--threads 4] [--workers 2]
@@ -36,8 +36,8 @@ import urllib.parse
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))      # tests/
-from harness import Stack, input_query  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "scripts"))
+from localstack import Stack, input_query  # noqa: E402
 from mint_token import mint, standard_claims  # noqa: E402
 
 PROC = "generation.getStatus"

@@ -6,7 +6,7 @@ record every HTTP answer they get from the service, for the package's schema tes
 
 Each answer: {"module", "method", "target", "status", "contentType", "transformer",
 "body"} (body as text). The suite's own HTTP helpers (e2e.common.request and
-harness.Stack.request) are wrapped before the modules are loaded; the tests run
+localstack.Stack.request) are wrapped before the modules are loaded; the tests run
 unchanged, against the stacks they start themselves. Raw-socket requests
 (Stack.raw) are not recorded.
 """
@@ -27,9 +27,10 @@ def _tests_dir():
 
 def record(modules, stream=None):
     tests = _tests_dir()
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
-    import harness
+    for d in (tests, os.path.join(os.path.dirname(tests), "scripts")):
+        if d not in sys.path:
+            sys.path.insert(0, d)
+    import localstack
     from e2e import common
 
     answers = []
@@ -56,14 +57,14 @@ def record(modules, stream=None):
 
     common.request = request
 
-    orig_stack_request = harness.Stack.request
+    orig_stack_request = localstack.Stack.request
 
     def stack_request(self, method, path, body=None, headers=None, timeout=30):
         st, h, data = orig_stack_request(self, method, path, body, headers, timeout)
         keep(self, method, path, st, h, data)
         return st, h, data
 
-    harness.Stack.request = stack_request
+    localstack.Stack.request = stack_request
 
     class Result(unittest.TextTestResult):
         def startTest(self, test):
@@ -80,7 +81,7 @@ def record(modules, stream=None):
         result = runner.run(suite)
     finally:
         common.request = orig_request
-        harness.Stack.request = orig_stack_request
+        localstack.Stack.request = orig_stack_request
         if common._SHARED is not None:
             common._SHARED.close()
             common._SHARED = None
@@ -95,8 +96,9 @@ def record_superjson():
     and httpBatchStreamLink ask, and the errors (401, 403, 404, 400). Returns
     answers as record() does (module "superjson", transformer "superjson")."""
     tests = _tests_dir()
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
+    for d in (tests, os.path.join(os.path.dirname(tests), "scripts")):
+        if d not in sys.path:
+            sys.path.insert(0, d)
     import json
     from e2e import common
     from e2e.common import (DONE_META, FAIL_META, GEN_META, OTHER_ORG, OWNER, PROC,

@@ -1,9 +1,9 @@
 """test_react.py: the package's hook and component in headless Chromium, against the
-real stack (tests/harness.py: PostgreSQL, the service's workers, nginx with the
+real stack (scripts/localstack.py: PostgreSQL, the service's workers, nginx with the
 shipped config) while sim/coursegen-simulate drives the courses.
 
 The sample front end (test/frontend/src/app.tsx, bundled by esbuild) is served by
-the harness's nginx at /progress/ from $CLIENT_WEB_DIR, next to /trpc/. Checked:
+the local stack's nginx at /progress/ from $CLIENT_WEB_DIR, next to /trpc/. Checked:
 
 - a simulated generation followed to `completed`: the progress the component
   rendered never went down, onComplete was called once, and afterwards no request
@@ -35,9 +35,10 @@ TESTS = os.path.abspath(os.environ.get("COURSEGEN_TESTS_DIR")
                         or os.path.join(HERE, "..", "..", "..", "tests"))
 sys.path.insert(0, TESTS)
 sys.path.insert(0, os.path.join(TESTS, "browser"))
+sys.path.insert(0, os.path.join(os.path.dirname(TESTS), "scripts"))
 
-import harness  # noqa: E402
-from harness import Stack, WEB_LOCATION  # noqa: E402
+import localstack  # noqa: E402
+from localstack import Stack, WEB_LOCATION  # noqa: E402
 from webdriver import Chrome  # noqa: E402
 
 ALICE = "11111111-1111-4111-8111-111111111111"
@@ -82,7 +83,7 @@ class ReactClient(unittest.TestCase):
         if not os.path.isfile(os.path.join(WEB_DIR, "app.js")):
             raise RuntimeError("CLIENT_WEB_DIR has no app.js: %r" % WEB_DIR)
         os.makedirs(SHOTS, exist_ok=True)
-        harness.WEB_DIR = WEB_DIR   # the harness serves this folder at /progress/
+        localstack.WEB_DIR = WEB_DIR   # the local stack serves this folder at /progress/
         cls.stack = Stack(workers=2, web=True, sample=False)
         cls.addClassCleanup(cls.stack.close)
         for c in (C_DONE, C_FAIL, C_GEN, C_CANARY, C_AUTH, C_CANCEL):
