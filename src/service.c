@@ -540,12 +540,9 @@ operational(struct service *svc, const struct http_req *req,
     struct http_resp *resp)
 {
 	const struct settings	*set = svc->set;
-	char			 path[300];
+	const char		*path = req->path != NULL ? req->path : "";
 	bool			 metrics, health, status;
 
-	snprintf(path, sizeof(path), "%s%s",
-	    req->script_name ? req->script_name : "",
-	    req->path_info ? req->path_info : "");
 	metrics = strcmp(set->metrics_path, "off") != 0 &&
 	    strcmp(path, set->metrics_path) == 0;
 	health = strcmp(set->health_path, "off") != 0 &&
@@ -677,16 +674,13 @@ done:
 		const char	*meth = req->method ? req->method : "-";
 		const char	*addr = req->remote_addr ? req->remote_addr : "-";
 		const char	*id = req->request_id ? req->request_id : "-";
-		char		 full[256], a[64], rid[80];
-
-		snprintf(full, sizeof(full), "%s%s",
-		    req->script_name ? req->script_name : "",
-		    req->path_info ? req->path_info : "");
+		char		 a[64], rid[80];
 
 		log_msg(LOG_LVL_INFO, "access: %s %s %s %d %lld ms id=%s",
 		    log_escape(addr, strlen(addr), a, sizeof(a)),
 		    log_escape(meth, strlen(meth), m, sizeof(m)),
-		    log_escape(full, strlen(full), p, sizeof(p)),
+		    log_escape(req->path != NULL ? req->path : "",
+		    req->path != NULL ? req->path_len : 0, p, sizeof(p)),
 		    resp->status, (long long)(monotonic_us() - t0) / 1000,
 		    log_escape(id, strlen(id), rid, sizeof(rid)));
 	}

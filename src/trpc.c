@@ -157,7 +157,8 @@ struct treq {
 	bool		 batch;
 	bool		 stream;
 	bool		 sj;		/* superjson transformer */
-	struct buf	 path;		/* procedure part of the URL path */
+	const char	*path;		/* procedure part of the URL path, */
+	size_t		 pathlen;	/* in the request's */
 	struct call	*calls;
 	size_t		 ncalls;
 	struct buf	 raw_input;	/* JSON text of the input */
@@ -233,34 +234,25 @@ request_error(struct http_resp *resp, const struct treq *t,
 static void
 treq_free(struct treq *t)
 {
-	buf_free(&t->path);
 	buf_free(&t->raw_input);
 	free(t->calls);
 	jdoc_free(t->doc);
 }
 
 /*
- * The procedure path: SCRIPT_NAME + PATH_INFO (nginx's stock
- * fastcgi_params put the whole path in SCRIPT_NAME; Apache splits it),
+ * The procedure part of the request's path (http_req_init assembled it):
  * less the base and surrounding slashes. Returns false when the request
  * is not under the base at all.
  */
 static bool
 extract_path(const struct trpc_limits *lim, const struct http_req *req,
-    struct buf *out)
+    struct treq *t)
 {
-	struct buf	 full;
-	const char	*p;
-	size_t		 n, bl = strlen(lim->base);
+	const char	*p = req->path != NULL ? req->path : "";
+	size_t		 n = req->path != NULL ? req->path_len : 0;
+	size_t		 bl = strlen(lim->base);
 	bool		 under;
 
-	buf_init(&full);
-	if (req->script_name != NULL)
-		buf_puts(&full, req->script_name);
-	if (req->path_info != NULL)
-		buf_puts(&full, req->path_info);
-	p = buf_cstr(&full);
-	n = full.len;
 	while (bl > 0 && lim->base[bl - 1] == '/')
 		bl--;
 	under = n >= bl && memcmp(p, lim->base, bl) == 0 &&
@@ -275,10 +267,8 @@ extract_path(const struct trpc_limits *lim, const struct http_req *req,
 	}
 	while (n > 0 && p[n - 1] == '/')
 		n--;
-	buf_append(out, p, n);
-	if (out->data == NULL)
-		buf_append(out, "", 0);
-	buf_free(&full);
+	t->path = p;
+	t->pathlen = n;
 	return under;
 }
 
@@ -286,8 +276,8 @@ extract_path(const struct trpc_limits *lim, const struct http_req *req,
 static bool
 split_calls(struct treq *t, const struct trpc_proc *procs, size_t nprocs)
 {
-	const char	*p = buf_cstr(&t->path);
-	size_t		 n = t->path.len, i, k, start, count = 1;
+	const char	*p = t->path;
+	size_t		 n = t->pathlen, i, k, start, count = 1;
 
 	if (t->batch)
 		for (i = 0; i < n; i++)
@@ -440,7 +430,6 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 	memset(&t, 0, sizeof(t));
 	t.lim = lim;
 	t.sj = lim->superjson;
-	buf_init(&t.path);
 	buf_init(&t.raw_input);
 	qs_params_init(&qp);
 	http_resp_reset(resp);
@@ -478,8 +467,8 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 	}
 	t.batch = qp.has_batch && strcmp(buf_cstr(&qp.batch), "1") == 0;
 
-	(void)extract_path(lim, req, &t.path);
-	if (!buf_ok(&t.path) || !split_calls(&t, procs, nprocs)) {
+	(void)extract_path(lim, req, &t);
+	if (!split_calls(&t, procs, nprocs)) {
 		request_error(resp, &t, TRPC_INTERNAL_SERVER_ERROR,
 		    "Internal server error");
 		goto out;
@@ -493,6 +482,12 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 	if (t.batch && t.ncalls > lim->max_batch) {
 		request_error(resp, &t, TRPC_BAD_REQUEST,
 		    "Batch call exceeds maximum size");
+		goto out;
+	}
+	/* After the batch's size, which the part kept shows already. */
+	if (req->path_too_long) {
+		request_error(resp, &t, TRPC_BAD_REQUEST,
+		    "Path exceeds the maximum length");
 		goto out;
 	}
 

@@ -226,6 +226,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body.chunk = 1 + (unsigned)(size % 977);
 	req.read_body = body_read;
 	req.body_ctx = &body;
+	http_req_set_path(&req);
 
 	http_resp_init(&resp);
 	trpc_handle(lim, procs, sizeof(procs) / sizeof(procs[0]), NULL, &req, &resp);

@@ -1,6 +1,7 @@
 /* check_trpc.c - the tRPC HTTP protocol against a fake procedure. */
 #include "config.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "trpc.h"
@@ -211,6 +212,7 @@ check_request(const struct trpc_limits *l, const struct req_case *c, int i)
 	body.left = strlen(body.p);
 	req.read_body = body_read;
 	req.body_ctx = &body;
+	http_req_set_path(&req);
 
 	http_resp_init(&resp);
 	trpc_handle(l, procs, N(procs), NULL, &req, &resp);
@@ -379,9 +381,114 @@ START_TEST(test_vary)
 }
 END_TEST
 
+/* http_req_init: every variable of the table lands in its own field; the
+ * first of duplicated names wins; the path is SCRIPT_NAME + PATH_INFO. */
+static const char *const env_all[] = {
+	"REQUEST_METHOD=POST", "SCRIPT_NAME=/trpc", "PATH_INFO=/a.b",
+	"QUERY_STRING=batch=1", "CONTENT_TYPE=application/json",
+	"CONTENT_LENGTH=2", "HTTP_AUTHORIZATION=Bearer t",
+	"HTTP_TRPC_ACCEPT=application/jsonl", "HTTP_ACCEPT=*/*",
+	"HTTP_ACCEPT_LANGUAGE=en", "HTTP_ORIGIN=https://o",
+	"HTTP_ACCESS_CONTROL_REQUEST_METHOD=GET", "REMOTE_ADDR=192.0.2.1",
+	"REQUEST_ID=abc", "REQUEST_METHOD=GET", "NOEQUALS", "HTTP_ACCEPTX=no",
+	"=odd", NULL,
+};
+
+START_TEST(test_req_init)
+{
+	struct http_req	 req;
+	int		 ctx;
+
+	/* environ and FastCGI's parameters are char **: as the edge has them. */
+	http_req_init(&req, (char *const *)(uintptr_t)env_all, body_read, &ctx);
+	ck_assert_str_eq(req.method, "POST");
+	ck_assert_str_eq(req.script_name, "/trpc");
+	ck_assert_str_eq(req.path_info, "/a.b");
+	ck_assert_str_eq(req.query, "batch=1");
+	ck_assert_str_eq(req.content_type, "application/json");
+	ck_assert_str_eq(req.content_length, "2");
+	ck_assert_str_eq(req.authorization, "Bearer t");
+	ck_assert_str_eq(req.trpc_accept, "application/jsonl");
+	ck_assert_str_eq(req.accept, "*/*");
+	ck_assert_str_eq(req.accept_language, "en");
+	ck_assert_str_eq(req.origin, "https://o");
+	ck_assert_str_eq(req.cors_method, "GET");
+	ck_assert_str_eq(req.remote_addr, "192.0.2.1");
+	ck_assert_str_eq(req.request_id, "abc");
+	ck_assert_str_eq(req.path, "/trpc/a.b");
+	ck_assert_uint_eq(req.path_len, 9);
+	ck_assert(!req.path_too_long);
+	ck_assert(req.read_body == body_read && req.body_ctx == &ctx);
+}
+END_TEST
+
+static const struct path_case {
+	const char	*script, *info, *path;
+	bool		 too_long;
+} path_cases[] = {
+	{ NULL, NULL, "", false },
+	{ "/trpc/generation.getStatus", NULL, "/trpc/generation.getStatus", false },
+	{ NULL, "/x", "/x", false },
+	{ "/trpc", "/generation.getStatus", "/trpc/generation.getStatus", false },
+};
+
+START_TEST(test_req_path)
+{
+	const struct path_case	*c = &path_cases[_i];
+	struct http_req		 req;
+
+	memset(&req, 0, sizeof(req));
+	req.script_name = c->script;
+	req.path_info = c->info;
+	http_req_set_path(&req);
+	ck_assert_str_eq(req.path, c->path);
+	ck_assert_uint_eq(req.path_len, strlen(c->path));
+	ck_assert(req.path_too_long == c->too_long);
+}
+END_TEST
+
+/* A path over HTTP_PATH_MAX is cut there, flagged, and refused whole. */
+START_TEST(test_req_path_too_long)
+{
+	static char	 script[HTTP_PATH_MAX + 2], info[8];
+	struct http_req	 req;
+	struct http_resp resp;
+
+	memset(script, '/', sizeof(script) - 1);
+	memcpy(script, "/trpc/guarded", 13);
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.script_name = script;
+	http_req_set_path(&req);
+	ck_assert(req.path_too_long);
+	ck_assert_uint_eq(req.path_len, HTTP_PATH_MAX);
+	ck_assert_uint_eq(strlen(req.path), HTTP_PATH_MAX);
+	http_resp_init(&resp);
+	trpc_handle(&lim, procs, N(procs), NULL, &req, &resp);
+	ck_assert_int_eq(resp.status, 400);
+	ck_assert_str_eq(buf_cstr(&resp.body), ERR("Path exceeds the maximum "
+	    "length", -32600, "BAD_REQUEST", 400));
+	http_resp_free(&resp);
+
+	/* Exactly HTTP_PATH_MAX: kept whole, served (trailing '/' dropped). */
+	script[HTTP_PATH_MAX] = '\0';
+	strcpy(info, "");
+	req.path_info = info;
+	http_req_set_path(&req);
+	ck_assert(!req.path_too_long);
+	http_resp_init(&resp);
+	trpc_handle(&lim, procs, N(procs), NULL, &req, &resp);
+	ck_assert_int_eq(resp.status, 401);
+	http_resp_free(&resp);
+}
+END_TEST
+
 static void
 add_tests(TCase *tc)
 {
+	tcase_add_test(tc, test_req_init);
+	tcase_add_loop_test(tc, test_req_path, 0, N(path_cases));
+	tcase_add_test(tc, test_req_path_too_long);
 	tcase_add_loop_test(tc, test_vary, 0, N(vary_cases));
 	tcase_add_loop_test(tc, test_request, 0, N(cases));
 	tcase_add_loop_test(tc, test_superjson, 0, N(sj_cases));
