@@ -524,13 +524,18 @@ static const struct trpc_proc procedures[] = {
 	{ "generation.getStatus", proc_get_status },
 };
 
-/* Count every call's outcome (trpc_limits.observe). */
+/* Count every call's outcome (trpc_endpoint.on_call). */
 static void
-observe(const struct trpc_proc *proc, bool request, bool ok,
-    enum trpc_code code)
+count_call(const struct trpc_proc *proc, const struct trpc_result *r)
 {
-	metrics_call(request ? MP_NONE : proc == NULL ? MP_UNKNOWN :
-	    MP_GET_STATUS, ok, code);
+	metrics_call(proc == NULL ? MP_UNKNOWN : MP_GET_STATUS, r->ok, r->code);
+}
+
+/* Count a request refused before any call (trpc_endpoint.on_refusal). */
+static void
+count_refusal(enum trpc_code code)
+{
+	metrics_call(MP_NONE, false, code);
 }
 
 /* The operational endpoints outside tRPC: metrics and health. Returns
@@ -585,17 +590,18 @@ service_init(struct service *svc, const struct settings *set)
 
 	memset(svc, 0, sizeof(*svc));
 	svc->set = set;
-	svc->limits.base = set->trpc_base;
-	svc->limits.max_batch = (size_t)set->max_batch;
-	svc->limits.max_body = (size_t)set->max_body;
-	svc->limits.max_query = (size_t)set->max_query;
-	svc->limits.max_depth = 32;
-	svc->limits.superjson = set->superjson;
-	svc->limits.observe = observe;
+	svc->endpoint.base = set->trpc_base;
+	svc->endpoint.limits.max_batch = (size_t)set->max_batch;
+	svc->endpoint.limits.max_body = (size_t)set->max_body;
+	svc->endpoint.limits.max_query = (size_t)set->max_query;
+	svc->endpoint.limits.max_depth = 32;
+	svc->endpoint.superjson = set->superjson;
+	svc->endpoint.on_call = count_call;
+	svc->endpoint.on_refusal = count_refusal;
 	if (cors_parse(&svc->cors, set->cors_origins, err, sizeof(err)) != 0)
 		return -1;	/* settings_load checked it: out of memory */
 	if (svc->cors.n > 0)
-		svc->limits.vary = "trpc-accept, accept, Origin";
+		svc->endpoint.vary = "trpc-accept, accept, Origin";
 	svc->auth.keys = &set->keys;
 	svc->auth.leeway = set->jwt_leeway;
 	svc->auth.audience = set->jwt_audience;
@@ -654,7 +660,7 @@ service_handle(struct service *svc, const struct http_req *req,
 	rc.svc = svc;
 	rc.req = req;
 	rc.lang = accept_lang_prefers_en(req->accept_language) ? GL_EN : GL_RU;
-	trpc_handle(&svc->limits, procedures,
+	trpc_handle(&svc->endpoint, procedures,
 	    sizeof(procedures) / sizeof(procedures[0]), &rc, req, resp);
 	/* A status's message follows Accept-Language; errors do not. */
 	if (rc.lang_used)

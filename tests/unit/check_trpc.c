@@ -45,10 +45,12 @@ static const struct trpc_proc procs[] = {
 	{ "guarded", guarded_proc },
 };
 
-static const struct trpc_limits lim = { "/trpc", 3, 64, 200, 8, false, NULL,
-    NULL };
-static const struct trpc_limits lim_sj = { "/trpc", 3, 64, 200, 8, true, NULL,
-    NULL };
+static const struct trpc_endpoint lim = { .base = "/trpc",
+    .limits = { .max_batch = 3, .max_body = 64, .max_query = 200,
+    .max_depth = 8 } };
+static const struct trpc_endpoint lim_sj = { .base = "/trpc",
+    .limits = { .max_batch = 3, .max_body = 64, .max_query = 200,
+    .max_depth = 8 }, .superjson = true };
 
 struct body {
 	const char	*p;
@@ -192,7 +194,7 @@ static const struct req_case cases[] = {
 };
 
 static void
-check_request(const struct trpc_limits *l, const struct req_case *c, int i)
+check_request(const struct trpc_endpoint *l, const struct req_case *c, int i)
 {
 	struct http_req		 req;
 	struct http_resp	 resp;
@@ -483,9 +485,96 @@ START_TEST(test_req_path_too_long)
 }
 END_TEST
 
+/* What the endpoint was told: calls by outcome, refusals by code. */
+static int	 told_ok, told_err, told_unknown, told_refused;
+static enum trpc_code told_code;
+
+static void
+tell_call(const struct trpc_proc *proc, const struct trpc_result *r)
+{
+	if (proc == NULL)
+		told_unknown++;
+	else if (r->ok)
+		told_ok++;
+	else
+		told_err++;
+}
+
+static void
+tell_refusal(enum trpc_code c)
+{
+	told_refused++;
+	told_code = c;
+}
+
+/* A result as big as a buffer may be: its envelope cannot be written. */
+static void
+big_proc(void *ctx, const struct trpc_input *in, struct trpc_result *out)
+{
+	(void)ctx;
+	(void)in;
+	buf_putc(&out->data, '"');
+	while (out->data.len + 17 < BUF_MAX && buf_ok(&out->data))
+		buf_puts(&out->data, "xxxxxxxxxxxxxxxx");
+	buf_putc(&out->data, '"');
+	out->ok = buf_ok(&out->data);
+}
+
+static const struct trpc_proc count_procs[] = {
+	{ "generation.getStatus", echo_proc },
+	{ "big", big_proc },
+};
+
+static const struct count_case {
+	const char	*method, *script, *query;
+	int		 status, ok, err, unknown, refused;
+	enum trpc_code	 code;
+} count_cases[] = {
+	/* each call once */
+	{ "GET", "/trpc/generation.getStatus,nope,generation.getStatus",
+	  "batch=1&input=%7B%222%22%3A%7B%22fail%22%3A1%7D%7D", 207, 1, 1, 1, 0, 0 },
+	/* a refused request once, as a refusal */
+	{ "GET", "/trpc/generation.getStatus,nope", "batch=1&batch=1", 400,
+	  0, 0, 0, 1, TRPC_BAD_REQUEST },
+	{ "GET", "/trpc/a,b,c,d", "batch=1", 400, 0, 0, 0, 1, TRPC_BAD_REQUEST },
+	/* HEAD is no call at all */
+	{ "HEAD", "/trpc/generation.getStatus", "", 204, 0, 0, 0, 0, 0 },
+	/* the call ran but its answer cannot be written: only the refusal */
+	{ "GET", "/trpc/big", "", 500, 0, 0, 0, 1, TRPC_INTERNAL_SERVER_ERROR },
+};
+
+START_TEST(test_counted_once)
+{
+	const struct count_case	*c = &count_cases[_i];
+	struct trpc_endpoint	 ep = lim;
+	struct http_req		 req;
+	struct http_resp	 resp;
+
+	ep.on_call = tell_call;
+	ep.on_refusal = tell_refusal;
+	told_ok = told_err = told_unknown = told_refused = 0;
+	told_code = 0;
+	memset(&req, 0, sizeof(req));
+	req.method = c->method;
+	req.script_name = c->script;
+	req.query = c->query;
+	http_req_set_path(&req);
+	http_resp_init(&resp);
+	trpc_handle(&ep, count_procs, N(count_procs), NULL, &req, &resp);
+	ck_assert_int_eq(resp.status, c->status);
+	ck_assert_int_eq(told_ok, c->ok);
+	ck_assert_int_eq(told_err, c->err);
+	ck_assert_int_eq(told_unknown, c->unknown);
+	ck_assert_int_eq(told_refused, c->refused);
+	ck_assert_int_eq(told_code, c->code);
+	http_resp_free(&resp);
+}
+END_TEST
+
 static void
 add_tests(TCase *tc)
 {
+	tcase_add_loop_test(tc, test_counted_once, 0, N(count_cases));
 	tcase_add_test(tc, test_req_init);
 	tcase_add_loop_test(tc, test_req_path, 0, N(path_cases));
 	tcase_add_test(tc, test_req_path_too_long);
