@@ -1,6 +1,7 @@
 /*
  * trpc.c - the tRPC v11 HTTP protocol, as @trpc/server's resolveResponse
- * answers it (see ../shared/reference/trpc-wire-protocol.md).
+ * answers it (README, "API"). Three steps per request: parse_request,
+ * run_calls, write_calls (or write_refusal for a request refused whole).
  */
 #include "config.h"
 
@@ -91,7 +92,7 @@ error_shape(struct buf *b, enum trpc_code c, const char *msg, size_t msglen,
 
 /*
  * {"error":SHAPE}, or with superjson {"error":{"json":SHAPE}}: a superjson
- * server serialises the error shape (wire reference, section 5).
+ * server serialises the error shape (README, "superjson").
  */
 static void
 write_error(struct buf *b, bool sj, enum trpc_code c, const char *msg,
