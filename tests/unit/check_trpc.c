@@ -472,6 +472,20 @@ START_TEST(test_req_path_too_long)
 	    "length", -32600, "BAD_REQUEST", 400));
 	http_resp_free(&resp);
 
+	/* A batch too big says so, whatever its length. */
+	memcpy(script, "/trpc/guarded,guarded,guarded,guarded/", 38);
+	req.query = "batch=1";
+	http_req_set_path(&req);
+	ck_assert(req.path_too_long);
+	http_resp_init(&resp);
+	trpc_handle(&lim, procs, N(procs), NULL, &req, &resp);
+	ck_assert_int_eq(resp.status, 400);
+	ck_assert_str_eq(buf_cstr(&resp.body), ERR("Batch call exceeds maximum "
+	    "size", -32600, "BAD_REQUEST", 400));
+	http_resp_free(&resp);
+	req.query = NULL;
+	memcpy(script, "/trpc/guarded//////////////////////////", 38);
+
 	/* Exactly HTTP_PATH_MAX: kept whole, served (trailing '/' dropped). */
 	script[HTTP_PATH_MAX] = '\0';
 	strcpy(info, "");
