@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cgi.h"
 #include "http.h"
@@ -56,28 +57,12 @@ int
 cgi_run(struct service *svc)
 {
 	struct cgi_in	 in = { stdin, 0 };
-	struct http_req	 req = {
-		.method = getenv("REQUEST_METHOD"),
-		.script_name = getenv("SCRIPT_NAME"),
-		.path_info = getenv("PATH_INFO"),
-		.query = getenv("QUERY_STRING"),
-		.content_type = getenv("CONTENT_TYPE"),
-		.content_length = getenv("CONTENT_LENGTH"),
-		.authorization = getenv("HTTP_AUTHORIZATION"),
-		.trpc_accept = getenv("HTTP_TRPC_ACCEPT"),
-		.accept = getenv("HTTP_ACCEPT"),
-		.accept_language = getenv("HTTP_ACCEPT_LANGUAGE"),
-		.origin = getenv("HTTP_ORIGIN"),
-		.cors_method = getenv("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-		.remote_addr = getenv("REMOTE_ADDR"),
-		.request_id = getenv("REQUEST_ID"),
-		.read_body = cgi_read,
-		.body_ctx = &in,
-	};
+	struct http_req	 req;
 	struct http_resp resp;
 	struct buf	 out;
 	int		 rc = 0;
 
+	http_req_init(&req, environ, cgi_read, &in);
 	http_resp_init(&resp);
 	buf_init(&out);
 	service_handle(svc, &req, &resp);

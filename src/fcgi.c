@@ -58,51 +58,6 @@ fcgi_finish(FCGX_Request *r)
 	FCGX_Finish_r(r);
 }
 
-/*
- * The parameters the service reads, in one pass over the request's
- * "NAME=value" strings (FCGX_GetParam per name would scan them all each
- * time). The first of duplicated names wins, as with FCGX_GetParam.
- */
-static void
-read_params(FCGX_ParamArray envp, struct http_req *req)
-{
-#define N(s) { s, sizeof(s) - 1 }
-	static const struct {
-		const char	*s;
-		size_t		 len;
-	} names[] = {
-		N("REQUEST_METHOD"), N("SCRIPT_NAME"), N("PATH_INFO"),
-		N("QUERY_STRING"), N("CONTENT_TYPE"), N("CONTENT_LENGTH"),
-		N("HTTP_AUTHORIZATION"), N("HTTP_TRPC_ACCEPT"), N("HTTP_ACCEPT"),
-		N("HTTP_ACCEPT_LANGUAGE"), N("HTTP_ORIGIN"),
-		N("HTTP_ACCESS_CONTROL_REQUEST_METHOD"), N("REMOTE_ADDR"),
-		N("REQUEST_ID"),
-	};
-#undef N
-	const char	**fields[] = {
-		&req->method, &req->script_name, &req->path_info, &req->query,
-		&req->content_type, &req->content_length, &req->authorization,
-		&req->trpc_accept, &req->accept, &req->accept_language,
-		&req->origin, &req->cors_method, &req->remote_addr,
-		&req->request_id,
-	};
-	const char	 *eq;
-	size_t		  i, n;
-
-	for (; envp != NULL && *envp != NULL; envp++) {
-		if ((eq = strchr(*envp, '=')) == NULL)
-			continue;
-		n = (size_t)(eq - *envp);
-		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			if (names[i].len == n &&
-			    memcmp(names[i].s, *envp, n) == 0) {
-				if (*fields[i] == NULL)
-					*fields[i] = eq + 1;
-				break;
-			}
-	}
-}
-
 /* Answer the request just accepted on r. */
 static void
 serve_one(struct service *svc, FCGX_Request *r, struct http_resp *resp,
@@ -111,10 +66,7 @@ serve_one(struct service *svc, FCGX_Request *r, struct http_resp *resp,
 	struct http_req req;
 
 	metrics_busy(true);
-	memset(&req, 0, sizeof(req));
-	read_params(r->envp, &req);
-	req.read_body = fcgi_read;
-	req.body_ctx = r->in;
+	http_req_init(&req, r->envp, fcgi_read, r->in);
 
 	service_handle(svc, &req, resp);
 	buf_reset(out);

@@ -71,7 +71,6 @@ enum gen_dropped {
 	GD_QUALITY	= 1u << 0,
 	GD_LESSONS	= 1u << 1,
 	GD_SECTIONS	= 1u << 2,
-	GD_COST		= 1u << 3,
 	GD_DURATION	= 1u << 4,
 	GD_BATCHES	= 1u << 5,
 	GD_PROGRESS	= 1u << 6

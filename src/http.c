@@ -1,10 +1,93 @@
-/* http.c - the response: headers that cannot be split, status lines. */
+/*
+ * http.c - the request, built once from the web server's variables, and
+ * the response: headers that cannot be split, status lines.
+ */
 #include "config.h"
 
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
 #include "http.h"
+
+/* The CGI/FastCGI variables the service reads, and where each goes. */
+#define VAR(name, field) \
+	{ name, sizeof(name) - 1, offsetof(struct http_req, field) }
+static const struct http_var {
+	const char	*name;
+	size_t		 len;
+	size_t		 off;		/* of a const char * in http_req */
+} vars[] = {
+	VAR("REQUEST_METHOD", method),
+	VAR("SCRIPT_NAME", script_name),
+	VAR("PATH_INFO", path_info),
+	VAR("QUERY_STRING", query),
+	VAR("CONTENT_TYPE", content_type),
+	VAR("CONTENT_LENGTH", content_length),
+	VAR("HTTP_AUTHORIZATION", authorization),
+	VAR("HTTP_TRPC_ACCEPT", trpc_accept),
+	VAR("HTTP_ACCEPT", accept),
+	VAR("HTTP_ACCEPT_LANGUAGE", accept_language),
+	VAR("HTTP_ORIGIN", origin),
+	VAR("HTTP_ACCESS_CONTROL_REQUEST_METHOD", cors_method),
+	VAR("REMOTE_ADDR", remote_addr),
+	VAR("REQUEST_ID", request_id),
+};
+#undef VAR
+
+static void
+path_add(struct http_req *req, const char *s)
+{
+	size_t	 n, room = HTTP_PATH_MAX - req->path_len;
+
+	if (s == NULL)
+		return;
+	if ((n = strlen(s)) > room) {
+		n = room;
+		req->path_too_long = true;
+	}
+	memcpy(req->path_buf + req->path_len, s, n);
+	req->path_len += n;
+}
+
+void
+http_req_set_path(struct http_req *req)
+{
+	req->path_len = 0;
+	req->path_too_long = false;
+	path_add(req, req->script_name);
+	path_add(req, req->path_info);
+	req->path_buf[req->path_len] = '\0';
+	req->path = req->path_buf;
+}
+
+void
+http_req_init(struct http_req *req, char *const *env,
+    ssize_t (*read_body)(void *, char *, size_t), void *body_ctx)
+{
+	const char	*eq, **field;
+	size_t		 i, n;
+
+	/* Not the path buffer: http_req_set_path writes what it uses. */
+	memset(req, 0, offsetof(struct http_req, path_buf));
+	for (; env != NULL && *env != NULL; env++) {
+		if ((eq = strchr(*env, '=')) == NULL)
+			continue;
+		n = (size_t)(eq - *env);
+		for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+			if (vars[i].len == n &&
+			    memcmp(vars[i].name, *env, n) == 0) {
+				field = (const char **)(void *)
+				    ((char *)req + vars[i].off);
+				if (*field == NULL)
+					*field = eq + 1;
+				break;
+			}
+	}
+	req->read_body = read_body;
+	req->body_ctx = body_ctx;
+	http_req_set_path(req);
+}
 
 void
 http_resp_init(struct http_resp *r)

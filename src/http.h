@@ -8,10 +8,16 @@
 
 #include "buf.h"
 
+/* The longest request path (SCRIPT_NAME + PATH_INFO) kept, in bytes: more
+ * than nginx (8 KiB request line) and Apache (LimitRequestLine 8190) pass. */
+#define HTTP_PATH_MAX	8192
+
 /*
- * The CGI/FastCGI variables the service reads. Any may be NULL (not set).
- * The body is read through read_body, which returns the number of bytes
- * read (0 at the end) or -1 on error.
+ * The request, built once at the edge by http_req_init from the web
+ * server's CGI/FastCGI variables. Each variable is one row of the table in
+ * http.c (name -> field): adding one is a row there and a field here. Any
+ * may be NULL (not set). The body is read through read_body, which returns
+ * the number of bytes read (0 at the end) or -1 on error.
  */
 struct http_req {
 	const char	*method;		/* REQUEST_METHOD */
@@ -30,7 +36,30 @@ struct http_req {
 	const char	*request_id;		/* REQUEST_ID: nginx's $request_id */
 	ssize_t		(*read_body)(void *ctx, char *dst, size_t n);
 	void		*body_ctx;
+	/*
+	 * The path: SCRIPT_NAME + PATH_INFO (nginx's stock fastcgi_params
+	 * put the whole path in SCRIPT_NAME; Apache splits it), NUL-ended,
+	 * path_len bytes. A longer one than HTTP_PATH_MAX is cut there and
+	 * path_too_long set (the tRPC layer refuses it).
+	 */
+	const char	*path;
+	size_t		 path_len;
+	bool		 path_too_long;
+	char		 path_buf[HTTP_PATH_MAX + 1];
 };
+
+/*
+ * Build the request from the variables in env, an array of "NAME=value"
+ * strings ended by NULL (FastCGI's parameters, or CGI's environ), in one
+ * pass. The first of duplicated names wins, as with getenv and
+ * FCGX_GetParam. The fields point into env, which must outlive the
+ * request.
+ */
+void	 http_req_init(struct http_req *, char *const *env,
+	    ssize_t (*read_body)(void *, char *, size_t), void *body_ctx);
+/* Set the path from SCRIPT_NAME and PATH_INFO again (after a caller
+ * changed them: tests, the fuzzer). */
+void	 http_req_set_path(struct http_req *);
 
 struct http_resp {
 	int		 status;

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,19 @@
 #include "service.h"
 #include "settings.h"
 #include "text.h"
+
+/*
+ * Exit statuses, as coursegen-status(8) documents them (EXIT STATUS) and
+ * operators' scripts and the tests read them. Not <sysexits.h>'s: 64 for
+ * a usage error and 78 for a configuration error would change a documented
+ * interface for no operator's gain, and --check-config's 0/1/2 follows
+ * nginx -t and apachectl configtest, which operators compare it to.
+ */
+enum {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1,	/* socket, database, privileges, memory */
+	EXIT_USAGE = 2		/* command line or settings; nothing to serve */
+};
 
 enum mode {
 	MODE_AUTO,	/* fd 0 a socket: FastCGI there; else CGI */
@@ -72,22 +86,43 @@ check_config(const struct settings *set, const char *file)
 	(void)settings_file_exposed(file);
 	if (master_check(set, err, sizeof(err)) != 0) {
 		fprintf(stderr, "coursegen-status: configuration: %s\n", err);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (service_init(&svc, set) != 0) {
 		fprintf(stderr, "coursegen-status: out of memory\n");
-		return 1;
+		return EXIT_RUNTIME;
 	}
 	rc = service_check(&svc, err, sizeof(err));
 	service_free(&svc);
 	if (rc != 0) {
 		fprintf(stderr, "coursegen-status: database: %s\n", err);
-		return 1;
+		return EXIT_RUNTIME;
 	}
 	printf("configuration ok: database reachable, status query "
 	    "prepared\n");
-	return 0;
+	return EXIT_OK;
 }
+
+/* The long options without a short form. */
+enum {
+	OPT_VERSION = 256,
+	OPT_CHECK,
+	OPT_FCGI,
+	OPT_CGI,
+	OPT_LISTEN,
+	OPT_WORKERS
+};
+
+static const struct option longopts[] = {
+	{ "help",		no_argument,		NULL,	'h' },
+	{ "version",		no_argument,		NULL,	OPT_VERSION },
+	{ "check-config",	no_argument,		NULL,	OPT_CHECK },
+	{ "fcgi",		no_argument,		NULL,	OPT_FCGI },
+	{ "cgi",		no_argument,		NULL,	OPT_CGI },
+	{ "listen",		required_argument,	NULL,	OPT_LISTEN },
+	{ "workers",		required_argument,	NULL,	OPT_WORKERS },
+	{ NULL,			0,			NULL,	0 }
+};
 
 int
 main(int argc, char *argv[])
@@ -99,36 +134,45 @@ main(int argc, char *argv[])
 	char		 err[512];
 	bool		 check = false;
 	long long	 n;
-	int		 i, rc;
+	int		 opt, rc;
 
 	/* Before anything keeps a pointer into argv or the environment. */
 	argv = master_proctitle_init(argc, argv);
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+	while ((opt = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
 			usage(stdout);
-			return 0;
-		} else if (strcmp(a, "--version") == 0) {
+			return EXIT_OK;
+		case OPT_VERSION:
 			printf("%s\n", PACKAGE_STRING);
-			return 0;
-		} else if (strcmp(a, "--check-config") == 0)
+			return EXIT_OK;
+		case OPT_CHECK:
 			check = true;
-		else if (strcmp(a, "--fcgi") == 0)
+			break;
+		case OPT_FCGI:
 			mode = MODE_FD0;
-		else if (strcmp(a, "--cgi") == 0)
+			break;
+		case OPT_CGI:
 			mode = MODE_CGI;
-		else if (strcmp(a, "-c") == 0 && i + 1 < argc)
-			file = argv[++i];
-		else if (strcmp(a, "--listen") == 0 && i + 1 < argc) {
-			listen_arg = argv[++i];
+			break;
+		case 'c':
+			file = optarg;
+			break;
+		case OPT_LISTEN:
+			listen_arg = optarg;
 			mode = MODE_POOL;
-		} else if (strcmp(a, "--workers") == 0 && i + 1 < argc)
-			workers_arg = argv[++i];
-		else {
+			break;
+		case OPT_WORKERS:
+			workers_arg = optarg;
+			break;
+		default:
 			usage(stderr);
-			return 2;
+			return EXIT_USAGE;
 		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return EXIT_USAGE;
 	}
 	/* mod_fcgid and CGI pass no arguments: the file can be named in the
 	 * environment instead. */
@@ -139,18 +183,18 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 
 	if ((set = calloc(1, sizeof(*set))) == NULL)
-		return 1;
+		return EXIT_RUNTIME;
 	if (settings_load(set, file, err, sizeof(err)) != 0) {
 		log_msg(LOG_LVL_ERROR, "configuration: %s", err);
 		settings_free(set);
 		free(set);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (workers_arg != NULL && !parse_int_range(workers_arg, 1, 1024, &n)) {
 		log_msg(LOG_LVL_ERROR, "--workers must be from 1 to 1024");
 		settings_free(set);
 		free(set);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (workers_arg != NULL)
 		set->workers = ov.workers = n;
@@ -158,7 +202,7 @@ main(int argc, char *argv[])
 		ov.listen = listen_arg;
 		free(set->listen);
 		if ((set->listen = strdup(listen_arg)) == NULL)
-			return 1;
+			return EXIT_RUNTIME;
 	}
 	if (mode == MODE_AUTO && set->listen != NULL && !fcgi_on_socket())
 		mode = MODE_POOL;
@@ -173,7 +217,7 @@ main(int argc, char *argv[])
 	    log_open_file(set->log_file, -1) != 0) {
 		log_msg(LOG_LVL_ERROR, "LOG_FILE %s: %s", set->log_file,
 		    strerror(errno));
-		rc = 1;
+		rc = EXIT_RUNTIME;
 	} else if (check)
 		rc = check_config(set, file);
 	else if (mode == MODE_POOL)
@@ -187,7 +231,7 @@ main(int argc, char *argv[])
 		log_msg(LOG_LVL_ERROR, "nothing to serve: no LISTEN (or "
 		    "--listen) for a pool, no FastCGI socket on fd 0 and no CGI "
 		    "request (REQUEST_METHOD is not set)");
-		rc = 2;
+		rc = EXIT_USAGE;
 	} else {
 		struct service svc;
 
@@ -195,9 +239,9 @@ main(int argc, char *argv[])
 		 * for. */
 		set->cache_entries = 0;
 		if (service_init(&svc, set) != 0)
-			rc = 1;
+			rc = EXIT_RUNTIME;
 		else {
-			rc = cgi_run(&svc) == 0 ? 0 : 1;
+			rc = cgi_run(&svc) == 0 ? EXIT_OK : EXIT_RUNTIME;
 			service_free(&svc);
 		}
 	}

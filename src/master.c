@@ -1123,7 +1123,7 @@ master_run(struct settings *set, const char *config_file,
 	on_signal(SIGPIPE, SIG_IGN, 0);
 
 	/* Counters every worker and the master add to. */
-	if (metrics_init(true) != 0)
+	if (metrics_init(METRICS_SHARED) != 0)
 		log_msg(LOG_LVL_WARN, "no shared memory for metrics");
 	(void)settings_file_exposed(config_file);
 	/* The status cache's table of the workers' reads (cache.h). */

@@ -49,13 +49,13 @@ static int my_slot = -1;
 static void	 render_pool(struct buf *);
 
 int
-metrics_init(bool shared)
+metrics_init(enum metrics_memory mem)
 {
 	void *p;
 
 	if (m != NULL)
 		return 0;
-	if (shared) {
+	if (mem == METRICS_SHARED) {
 		p = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
@@ -110,10 +110,10 @@ metrics_db_error(enum metrics_db k)
 }
 
 void
-metrics_cache(bool token_cache, bool hit)
+metrics_cache(enum metrics_cache_of which, enum metrics_lookup found)
 {
 	if (m != NULL)
-		ADD(m->cache[token_cache][hit], 1);
+		ADD(m->cache[which == MC_TOKENS][found == ML_HIT], 1);
 }
 
 void

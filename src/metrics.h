@@ -39,12 +39,18 @@ enum metrics_restart {
 	MR__MAX
 };
 
+/* Where the counters live. */
+enum metrics_memory {
+	METRICS_PRIVATE,	/* this process alone */
+	METRICS_SHARED		/* MAP_SHARED, mapped before fork: the pool */
+};
+
 /*
- * Map the counters shared (MAP_SHARED, before fork) or private. Calling it
- * again is a no-op. Returns 0, or -1 when memory cannot be had (the
- * counters then stay off and every call below does nothing).
+ * Map the counters. Calling it again is a no-op. Returns 0, or -1 when
+ * memory cannot be had (the counters then stay off and every call below
+ * does nothing).
  */
-int	 metrics_init(bool shared);
+int	 metrics_init(enum metrics_memory);
 
 /* One call's outcome: ok, or the error code. */
 void	 metrics_call(enum metrics_proc, bool ok, enum trpc_code);
@@ -52,7 +58,16 @@ void	 metrics_call(enum metrics_proc, bool ok, enum trpc_code);
 void	 metrics_latency(uint64_t us);
 void	 metrics_db_reconnect(void);
 void	 metrics_db_error(enum metrics_db);
-void	 metrics_cache(bool token_cache, bool hit);
+/* A look-up in one of the caches, and what it found. */
+enum metrics_cache_of {
+	MC_STATUS,		/* the status cache (cache.h) */
+	MC_TOKENS		/* the token cache (auth.h) */
+};
+enum metrics_lookup {
+	ML_MISS,
+	ML_HIT
+};
+void	 metrics_cache(enum metrics_cache_of, enum metrics_lookup);
 void	 metrics_restart(enum metrics_restart);
 /* One call checked by the rate limiter; a table entry given up. */
 void	 metrics_ratelimit(enum rl_kind, bool limited);

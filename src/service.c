@@ -16,6 +16,7 @@
 #include "log.h"
 #include "meta.h"
 #include "metrics.h"
+#include "ops.h"
 #include "ratelimit.h"
 #include "render.h"
 #include "service.h"
@@ -195,36 +196,36 @@ serve_cached(struct service *svc, const struct cache_course *e,
  * the course's organization is cached too. Returns true when it answered.
  */
 static bool
-try_cache(struct reqctx *rc, const char *course, struct trpc_result *out)
+try_cache(struct reqctx *ctx, const char *course, struct trpc_result *out)
 {
 	const struct cache_course	*e;
-	const char			*user = rc->id.user_id;
+	const char			*user = ctx->id.user_id;
 	int64_t				 now = monotonic_ms();
 	int				 m;
 
-	if ((e = cache_course_get(rc->svc->cache, course, (int)rc->lang,
+	if ((e = cache_course_get(ctx->svc->cache, course, (int)ctx->lang,
 	    now)) == NULL) {
-		if (rc->svc->cache != NULL)
-			metrics_cache(false, false);
+		if (ctx->svc->cache != NULL)
+			metrics_cache(MC_STATUS, ML_MISS);
 		return false;
 	}
 	if (strcmp(e->owner, user) == 0) {
-		metrics_cache(false, true);
-		serve_cached(rc->svc, e, out);
+		metrics_cache(MC_STATUS, ML_HIT);
+		serve_cached(ctx->svc, e, out);
 		return true;
 	}
 	if (!e->has_org) {
-		metrics_cache(false, true);
+		metrics_cache(MC_STATUS, ML_HIT);
 		trpc_fail(out, TRPC_FORBIDDEN, MSG_FORBIDDEN);
 		return true;
 	}
-	if ((m = cache_member_get(rc->svc->cache, user, e->org, now)) < 0) {
-		metrics_cache(false, false);
+	if ((m = cache_member_get(ctx->svc->cache, user, e->org, now)) < 0) {
+		metrics_cache(MC_STATUS, ML_MISS);
 		return false;
 	}
-	metrics_cache(false, true);
+	metrics_cache(MC_STATUS, ML_HIT);
 	if (m == 1)
-		serve_cached(rc->svc, e, out);
+		serve_cached(ctx->svc, e, out);
 	else
 		trpc_fail(out, TRPC_FORBIDDEN, MSG_FORBIDDEN);
 	return true;
@@ -236,11 +237,10 @@ log_dropped(const char *course, unsigned dropped)
 	if (dropped == 0)
 		return;
 	log_msg(LOG_LVL_WARN, "course %s: generation_metadata values outside "
-	    "the output schema were left out (%s%s%s%s%s%s%s)", course,
+	    "the output schema were left out (%s%s%s%s%s%s)", course,
 	    dropped & GD_QUALITY ? " quality_scores.overall" : "",
 	    dropped & GD_LESSONS ? " total_lessons" : "",
 	    dropped & GD_SECTIONS ? " total_sections" : "",
-	    dropped & GD_COST ? " cost_usd" : "",
 	    dropped & GD_DURATION ? " duration_ms.total" : "",
 	    dropped & GD_BATCHES ? " batch_count/total_batches" : "",
 	    dropped & GD_PROGRESS ? " last_progress" : "");
@@ -316,9 +316,9 @@ build_status(const struct db_row *row, enum gen_lang lang,
  * its own, so that calls that cost no verify (verify_spent) never drain it.
  */
 static uint64_t
-refused_key(const struct reqctx *rc)
+refused_key(const struct reqctx *ctx)
 {
-	uint64_t k = ratelimit_key(RL_ADDRESS, rc->req->remote_addr);
+	uint64_t k = ratelimit_key(RL_ADDRESS, ctx->req->remote_addr);
 
 	return k == 0 ? 0 : (k ^ 0x5bd1e9955bd1e995ULL) | 1;
 }
@@ -338,37 +338,37 @@ verify_spent(enum auth_err e)
  * token the client address's. False after failing out with 429.
  */
 static bool
-rate_check(struct reqctx *rc, struct trpc_result *out)
+rate_check(struct reqctx *ctx, struct trpc_result *out)
 {
-	const struct settings	*set = rc->svc->set;
-	enum rl_kind		 kind = rc->auth == AUTH_OK ? RL_USER :
+	const struct settings	*set = ctx->svc->set;
+	enum rl_kind		 kind = ctx->auth == AUTH_OK ? RL_USER :
 				    RL_ADDRESS;
 	enum rl_verdict		 v;
 	long long		 wait = 0;
 	int64_t			 now;
 	int			 evicted;
 
-	if (rc->unverified > 0) {
+	if (ctx->unverified > 0) {
 		metrics_ratelimit(RL_ADDRESS, true);
 		metrics_ratelimit_unverified();
-		wait = rc->unverified;
+		wait = ctx->unverified;
 		goto limited;
 	}
 	if (set->rate_limit <= 0)
 		return true;
 	now = monotonic_us() * 1000;
-	if (kind == RL_ADDRESS && verify_spent(rc->auth) &&
-	    !rc->refused_taken) {
+	if (kind == RL_ADDRESS && verify_spent(ctx->auth) &&
+	    !ctx->refused_taken) {
 		/* A verify spent on a refused token (once per request). */
-		rc->refused_taken = true;
-		(void)ratelimit_take(refused_key(rc), now, set->rate_limit,
+		ctx->refused_taken = true;
+		(void)ratelimit_take(refused_key(ctx), now, set->rate_limit,
 		    set->rate_limit_burst, &wait, &evicted);
 		if (evicted != 0)
 			metrics_ratelimit_evict(evicted == 2);
 		wait = 0;
 	}
 	v = ratelimit_take(ratelimit_key(kind, kind == RL_USER ?
-	    rc->id.user_id : rc->req->remote_addr), now,
+	    ctx->id.user_id : ctx->req->remote_addr), now,
 	    set->rate_limit, set->rate_limit_burst, &wait, &evicted);
 	if (evicted != 0)
 		metrics_ratelimit_evict(evicted == 2);
@@ -378,8 +378,8 @@ rate_check(struct reqctx *rc, struct trpc_result *out)
 	if (v == RL_ALLOW)
 		return true;
 limited:
-	if (wait > rc->retry_after)
-		rc->retry_after = wait;
+	if (wait > ctx->retry_after)
+		ctx->retry_after = wait;
 	trpc_fail(out, TRPC_TOO_MANY_REQUESTS, MSG_TOO_MANY);
 	return false;
 }
@@ -395,48 +395,48 @@ limited:
  * affected, nor are new ones while nobody there sends forged tokens.
  */
 static void
-authenticate(struct reqctx *rc)
+authenticate(struct reqctx *ctx)
 {
-	struct service		*svc = rc->svc;
+	struct service		*svc = ctx->svc;
 	const struct settings	*set = svc->set;
 	int64_t			 now = (int64_t)time(NULL);
 	long long		 wait = 0;
 	bool			 hit;
 
-	if (set->rate_limit > 0 && rc->req->authorization != NULL) {
+	if (set->rate_limit > 0 && ctx->req->authorization != NULL) {
 		/* The cache first: a polling client's token is there, and
 		 * costs no look at the address. */
-		if (auth_cache_lookup(svc->tokens, rc->req->authorization,
-		    now, &rc->id)) {
-			metrics_cache(true, true);
-			rc->auth = AUTH_OK;
+		if (auth_cache_lookup(svc->tokens, ctx->req->authorization,
+		    now, &ctx->id)) {
+			metrics_cache(MC_TOKENS, ML_HIT);
+			ctx->auth = AUTH_OK;
 			return;
 		}
-		if (ratelimit_peek(refused_key(rc), monotonic_us() * 1000,
+		if (ratelimit_peek(refused_key(ctx), monotonic_us() * 1000,
 		    set->rate_limit, set->rate_limit_burst, &wait) ==
 		    RL_LIMIT) {
 			if (svc->tokens != NULL)
-				metrics_cache(true, false);
-			rc->auth = AUTH_INVALID;
-			rc->unverified = wait;
+				metrics_cache(MC_TOKENS, ML_MISS);
+			ctx->auth = AUTH_INVALID;
+			ctx->unverified = wait;
 			return;
 		}
 	}
-	rc->auth = auth_verify_cached(&svc->auth, svc->tokens,
-	    rc->req->authorization, now, &rc->id, &hit);
+	ctx->auth = auth_verify_cached(&svc->auth, svc->tokens,
+	    ctx->req->authorization, now, &ctx->id, &hit);
 	if (svc->tokens != NULL)
-		metrics_cache(true, hit);
-	if (rc->auth != AUTH_OK)
+		metrics_cache(MC_TOKENS, hit ? ML_HIT : ML_MISS);
+	if (ctx->auth != AUTH_OK)
 		log_msg(LOG_LVL_DEBUG, "token refused: %s",
-		    auth_err_str(rc->auth));
+		    auth_err_str(ctx->auth));
 }
 
 static void
 proc_get_status(void *vctx, const struct trpc_input *in,
     struct trpc_result *out)
 {
-	struct reqctx	*rc = vctx;
-	struct service	*svc = rc->svc;
+	struct reqctx	*ctx = vctx;
+	struct service	*svc = ctx->svc;
 	char		 course[UUID_STRLEN + 1];
 	struct jref	 input;
 	struct db_row	 row;
@@ -447,13 +447,13 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 
 	/* Authentication first, as a protectedProcedure's middleware runs
 	 * before its input parser. */
-	if (!rc->auth_done) {
-		authenticate(rc);
-		rc->auth_done = true;
+	if (!ctx->auth_done) {
+		authenticate(ctx);
+		ctx->auth_done = true;
 	}
-	if (!rate_check(rc, out))
+	if (!rate_check(ctx, out))
 		return;
-	if (rc->auth != AUTH_OK) {
+	if (ctx->auth != AUTH_OK) {
 		trpc_fail(out, TRPC_UNAUTHORIZED, MSG_UNAUTHORIZED);
 		return;
 	}
@@ -464,13 +464,13 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 		out->code = TRPC_BAD_REQUEST;
 		return;
 	}
-	if (try_cache(rc, course, out)) {
-		rc->lang_used |= out->ok;
+	if (try_cache(ctx, course, out)) {
+		ctx->lang_used |= out->ok;
 		return;
 	}
 
 	t0 = monotonic_ms();
-	ds = db_fetch(svc->db, course, rc->id.user_id, &row);
+	ds = db_fetch(svc->db, course, ctx->id.user_id, &row);
 	t1 = monotonic_ms();
 	switch (ds) {
 	case DB_OK:
@@ -497,23 +497,23 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 		cache_adopt(svc);
 	/* Remember the membership verdict (not for the owner, whose access
 	 * never depends on it). */
-	if (row.has_org && strcmp(row.owner, rc->id.user_id) != 0) {
-		cache_member_put(svc->cache, rc->id.user_id, row.org,
+	if (row.has_org && strcmp(row.owner, ctx->id.user_id) != 0) {
+		cache_member_put(svc->cache, ctx->id.user_id, row.org,
 		    row.allowed, t0);
-		cache_member_seen(svc->cache, rc->id.user_id, row.org,
+		cache_member_seen(svc->cache, ctx->id.user_id, row.org,
 		    row.allowed, t1);
 	}
 	ver = row_version(&row);
 	cache_course_seen(svc->cache, row.id, ver, t1);
 	if (!row.allowed) {
 		trpc_fail(out, TRPC_FORBIDDEN, MSG_FORBIDDEN);
-	} else if (!build_status(&row, rc->lang, out, &eta)) {
+	} else if (!build_status(&row, ctx->lang, out, &eta)) {
 		buf_reset(&out->data);
 		trpc_fail(out, TRPC_INTERNAL_SERVER_ERROR, MSG_INTERNAL);
 	} else {
 		out->ok = true;
-		rc->lang_used = true;
-		cache_course_put(svc->cache, row.id, (int)rc->lang, row.owner,
+		ctx->lang_used = true;
+		cache_course_put(svc->cache, row.id, (int)ctx->lang, row.owner,
 		    row.has_org ? row.org : NULL, out->data.data,
 		    out->data.len, &eta, ver, t0);
 	}
@@ -524,60 +524,18 @@ static const struct trpc_proc procedures[] = {
 	{ "generation.getStatus", proc_get_status },
 };
 
-/* Count every call's outcome (trpc_limits.observe). */
+/* Count every call's outcome (trpc_endpoint.on_call). */
 static void
-observe(const struct trpc_proc *proc, bool request, bool ok,
-    enum trpc_code code)
+count_call(const struct trpc_proc *proc, const struct trpc_result *r)
 {
-	metrics_call(request ? MP_NONE : proc == NULL ? MP_UNKNOWN :
-	    MP_GET_STATUS, ok, code);
+	metrics_call(proc == NULL ? MP_UNKNOWN : MP_GET_STATUS, r->ok, r->code);
 }
 
-/* The operational endpoints outside tRPC: metrics and health. Returns
- * true when the request was one of them. */
-static bool
-operational(struct service *svc, const struct http_req *req,
-    struct http_resp *resp)
+/* Count a request refused before any call (trpc_endpoint.on_refusal). */
+static void
+count_refusal(enum trpc_code code)
 {
-	const struct settings	*set = svc->set;
-	char			 path[300];
-	bool			 metrics, health, status;
-
-	snprintf(path, sizeof(path), "%s%s",
-	    req->script_name ? req->script_name : "",
-	    req->path_info ? req->path_info : "");
-	metrics = strcmp(set->metrics_path, "off") != 0 &&
-	    strcmp(path, set->metrics_path) == 0;
-	health = strcmp(set->health_path, "off") != 0 &&
-	    strcmp(path, set->health_path) == 0;
-	status = strcmp(set->status_path, "off") != 0 &&
-	    strcmp(path, set->status_path) == 0;
-	if (!metrics && !health && !status)
-		return false;
-	http_resp_reset(resp);
-	http_resp_header(resp, "Cache-Control", "no-store");
-	http_resp_header(resp, "X-Content-Type-Options", "nosniff");
-	if (metrics) {
-		http_resp_header(resp, "Content-Type",
-		    "text/plain; version=0.0.4; charset=utf-8");
-		metrics_render(&resp->body);
-	} else if (status) {
-		http_resp_header(resp, "Content-Type",
-		    "text/plain; charset=utf-8");
-		metrics_render_status(&resp->body);
-	} else if (db_ping(svc->db) == DB_OK) {
-		http_resp_header(resp, "Content-Type", "application/json");
-		buf_printf(&resp->body, "{\"status\":\"ok\",\"cache\":\"%s\"}",
-		    svc->cache == NULL ? "off" :
-		    db_notify_mode(svc->db) == DBN_LISTENING ? "exact" : "ttl");
-	} else {
-		resp->status = 503;
-		http_resp_header(resp, "Content-Type", "application/json");
-		buf_puts(&resp->body, "{\"status\":\"unavailable\"}");
-	}
-	if (req->method != NULL && strcmp(req->method, "HEAD") == 0)
-		buf_reset(&resp->body);
-	return true;
+	metrics_call(MP_NONE, false, code);
 }
 
 int
@@ -588,17 +546,18 @@ service_init(struct service *svc, const struct settings *set)
 
 	memset(svc, 0, sizeof(*svc));
 	svc->set = set;
-	svc->limits.base = set->trpc_base;
-	svc->limits.max_batch = (size_t)set->max_batch;
-	svc->limits.max_body = (size_t)set->max_body;
-	svc->limits.max_query = (size_t)set->max_query;
-	svc->limits.max_depth = 32;
-	svc->limits.superjson = set->superjson;
-	svc->limits.observe = observe;
+	svc->endpoint.base = set->trpc_base;
+	svc->endpoint.limits.max_batch = (size_t)set->max_batch;
+	svc->endpoint.limits.max_body = (size_t)set->max_body;
+	svc->endpoint.limits.max_query = (size_t)set->max_query;
+	svc->endpoint.limits.max_depth = 32;
+	svc->endpoint.superjson = set->superjson;
+	svc->endpoint.on_call = count_call;
+	svc->endpoint.on_refusal = count_refusal;
 	if (cors_parse(&svc->cors, set->cors_origins, err, sizeof(err)) != 0)
 		return -1;	/* settings_load checked it: out of memory */
 	if (svc->cors.n > 0)
-		svc->limits.vary = "trpc-accept, accept, Origin";
+		svc->endpoint.vary = "trpc-accept, accept, Origin";
 	svc->auth.keys = &set->keys;
 	svc->auth.leeway = set->jwt_leeway;
 	svc->auth.audience = set->jwt_audience;
@@ -639,13 +598,13 @@ void
 service_handle(struct service *svc, const struct http_req *req,
     struct http_resp *resp)
 {
-	struct reqctx	 rc;
+	struct reqctx	 ctx;
 	int64_t		 t0 = monotonic_us();
 	char		 m[16], p[160];
 
 	/* Before anything is answered: the changes notified so far. */
 	cache_sync(svc);
-	if (operational(svc, req, resp))
+	if (ops_handle(svc, req, resp))
 		return;
 	if (cors_preflight(&svc->cors, req, resp)) {
 		/* Not a tRPC call: counted on its own, timed and logged as
@@ -653,19 +612,19 @@ service_handle(struct service *svc, const struct http_req *req,
 		metrics_cors_preflight(resp->status == 204);
 		goto done;
 	}
-	memset(&rc, 0, sizeof(rc));
-	rc.svc = svc;
-	rc.req = req;
-	rc.lang = accept_lang_prefers_en(req->accept_language) ? GL_EN : GL_RU;
-	trpc_handle(&svc->limits, procedures,
-	    sizeof(procedures) / sizeof(procedures[0]), &rc, req, resp);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.svc = svc;
+	ctx.req = req;
+	ctx.lang = accept_lang_prefers_en(req->accept_language) ? GL_EN : GL_RU;
+	trpc_handle(&svc->endpoint, procedures,
+	    sizeof(procedures) / sizeof(procedures[0]), &ctx, req, resp);
 	/* A status's message follows Accept-Language; errors do not. */
-	if (rc.lang_used)
+	if (ctx.lang_used)
 		(void)http_resp_vary(resp, "Accept-Language");
-	if (rc.retry_after > 0) {
+	if (ctx.retry_after > 0) {
 		char s[24];
 
-		snprintf(s, sizeof(s), "%lld", rc.retry_after);
+		snprintf(s, sizeof(s), "%lld", ctx.retry_after);
 		http_resp_header(resp, "Retry-After", s);
 	}
 	cors_headers(&svc->cors, req, resp);
@@ -677,16 +636,13 @@ done:
 		const char	*meth = req->method ? req->method : "-";
 		const char	*addr = req->remote_addr ? req->remote_addr : "-";
 		const char	*id = req->request_id ? req->request_id : "-";
-		char		 full[256], a[64], rid[80];
-
-		snprintf(full, sizeof(full), "%s%s",
-		    req->script_name ? req->script_name : "",
-		    req->path_info ? req->path_info : "");
+		char		 a[64], rid[80];
 
 		log_msg(LOG_LVL_INFO, "access: %s %s %s %d %lld ms id=%s",
 		    log_escape(addr, strlen(addr), a, sizeof(a)),
 		    log_escape(meth, strlen(meth), m, sizeof(m)),
-		    log_escape(full, strlen(full), p, sizeof(p)),
+		    log_escape(req->path != NULL ? req->path : "",
+		    req->path != NULL ? req->path_len : 0, p, sizeof(p)),
 		    resp->status, (long long)(monotonic_us() - t0) / 1000,
 		    log_escape(id, strlen(id), rid, sizeof(rid)));
 	}

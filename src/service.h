@@ -17,7 +17,7 @@ struct auth_cache;
 
 struct service {
 	const struct settings	*set;
-	struct trpc_limits	 limits;
+	struct trpc_endpoint	 endpoint;
 	struct auth_cfg		 auth;
 	struct db		*db;
 	struct cache		*cache;

@@ -1,6 +1,7 @@
 /*
  * trpc.c - the tRPC v11 HTTP protocol, as @trpc/server's resolveResponse
- * answers it (see ../shared/reference/trpc-wire-protocol.md).
+ * answers it (README, "API"). Three steps per request: parse_request,
+ * run_calls, write_calls (or write_refusal for a request refused whole).
  */
 #include "config.h"
 
@@ -91,7 +92,7 @@ error_shape(struct buf *b, enum trpc_code c, const char *msg, size_t msglen,
 
 /*
  * {"error":SHAPE}, or with superjson {"error":{"json":SHAPE}}: a superjson
- * server serialises the error shape (wire reference, section 5).
+ * server serialises the error shape (README, "superjson").
  */
 static void
 write_error(struct buf *b, bool sj, enum trpc_code c, const char *msg,
@@ -151,13 +152,26 @@ struct call {
 	const struct trpc_proc	*proc;
 };
 
-/* Everything parsed from one request; freed by req_free(). */
+/*
+ * Why a request is refused as a whole, before any call runs: the code and
+ * its message (static, or in treq.msg).
+ */
+struct refusal {
+	enum trpc_code	 code;
+	const char	*msg;
+};
+
+/* Everything parsed from one request; freed by treq_free(). */
 struct treq {
-	const struct trpc_limits *lim;
+	const struct trpc_endpoint *ep;
+	const char	*method;	/* never NULL */
+	bool		 method_ok;	/* GET or POST; else each call is a 405 */
 	bool		 batch;
 	bool		 stream;
 	bool		 sj;		/* superjson transformer */
-	struct buf	 path;		/* procedure part of the URL path */
+	struct qs_params qp;
+	const char	*path;		/* procedure part of the URL path, */
+	size_t		 pathlen;	/* in the request's */
 	struct call	*calls;
 	size_t		 ncalls;
 	struct buf	 raw_input;	/* JSON text of the input */
@@ -165,16 +179,17 @@ struct treq {
 	struct jdoc	*doc;
 	char		 parse_err[128];
 	bool		 input_bad;	/* has_input but not JSON */
+	char		 msg[160];	/* a refusal's message naming the request */
 };
 
 static void
-standard_headers(const struct trpc_limits *lim, struct http_resp *resp,
+standard_headers(const struct trpc_endpoint *ep, struct http_resp *resp,
     bool json)
 {
 	if (json)
 		http_resp_header(resp, "Content-Type", "application/json");
-	http_resp_header(resp, "Vary", lim != NULL && lim->vary != NULL ?
-	    lim->vary : "trpc-accept, accept");
+	http_resp_header(resp, "Vary", ep->vary != NULL ? ep->vary :
+	    "trpc-accept, accept");
 	http_resp_header(resp, "Cache-Control", "no-store");
 	http_resp_header(resp, "X-Content-Type-Options", "nosniff");
 }
@@ -211,59 +226,50 @@ media_type_is(const char *h, const char *type, bool list)
 }
 
 /*
- * Write a request-level error (no path): one object with the error's
- * status, in JSONL mode too, as tRPC v11's resolveResponse answers every
- * request it refuses as a whole (httpBatchStreamLink 11.14+ hands it to
- * each call). Never one error per call: the calls of a refused request
- * are not bounded by MAX_BATCH, and a path of N names would otherwise
- * buy an unauthenticated client N errors.
+ * Write a refusal: one object with the error's status and no path, in
+ * JSONL mode too, as tRPC v11's resolveResponse answers every request it
+ * refuses as a whole (httpBatchStreamLink 11.14+ hands it to each call).
+ * Never one error per call: the calls of a refused request are not
+ * bounded by MAX_BATCH, and a path of N names would otherwise buy an
+ * unauthenticated client N errors.
  */
 static void
-request_error(struct http_resp *resp, const struct treq *t,
-    enum trpc_code c, const char *msg)
+write_refusal(struct http_resp *resp, const struct treq *t,
+    const struct refusal *why)
 {
-	if (t->lim != NULL && t->lim->observe != NULL)
-		t->lim->observe(NULL, true, false, c);
 	http_resp_reset(resp);
-	standard_headers(t->lim, resp, true);
-	resp->status = trpc_code_info(c)->http;
-	write_error(&resp->body, t->sj, c, msg, strlen(msg), NULL, 0);
+	standard_headers(t->ep, resp, true);
+	resp->status = trpc_code_info(why->code)->http;
+	write_error(&resp->body, t->sj, why->code, why->msg, strlen(why->msg),
+	    NULL, 0);
 }
 
 static void
 treq_free(struct treq *t)
 {
-	buf_free(&t->path);
 	buf_free(&t->raw_input);
+	qs_params_free(&t->qp);
 	free(t->calls);
 	jdoc_free(t->doc);
 }
 
 /*
- * The procedure path: SCRIPT_NAME + PATH_INFO (nginx's stock
- * fastcgi_params put the whole path in SCRIPT_NAME; Apache splits it),
+ * The procedure part of the request's path (http_req_init assembled it):
  * less the base and surrounding slashes. Returns false when the request
  * is not under the base at all.
  */
 static bool
-extract_path(const struct trpc_limits *lim, const struct http_req *req,
-    struct buf *out)
+extract_path(const struct trpc_endpoint *ep, const struct http_req *req,
+    struct treq *t)
 {
-	struct buf	 full;
-	const char	*p;
-	size_t		 n, bl = strlen(lim->base);
+	const char	*p = req->path != NULL ? req->path : "";
+	size_t		 n = req->path != NULL ? req->path_len : 0;
+	size_t		 bl = strlen(ep->base);
 	bool		 under;
 
-	buf_init(&full);
-	if (req->script_name != NULL)
-		buf_puts(&full, req->script_name);
-	if (req->path_info != NULL)
-		buf_puts(&full, req->path_info);
-	p = buf_cstr(&full);
-	n = full.len;
-	while (bl > 0 && lim->base[bl - 1] == '/')
+	while (bl > 0 && ep->base[bl - 1] == '/')
 		bl--;
-	under = n >= bl && memcmp(p, lim->base, bl) == 0 &&
+	under = n >= bl && memcmp(p, ep->base, bl) == 0 &&
 	    (n == bl || p[bl] == '/');
 	if (under) {
 		p += bl;
@@ -275,10 +281,8 @@ extract_path(const struct trpc_limits *lim, const struct http_req *req,
 	}
 	while (n > 0 && p[n - 1] == '/')
 		n--;
-	buf_append(out, p, n);
-	if (out->data == NULL)
-		buf_append(out, "", 0);
-	buf_free(&full);
+	t->path = p;
+	t->pathlen = n;
 	return under;
 }
 
@@ -286,8 +290,8 @@ extract_path(const struct trpc_limits *lim, const struct http_req *req,
 static bool
 split_calls(struct treq *t, const struct trpc_proc *procs, size_t nprocs)
 {
-	const char	*p = buf_cstr(&t->path);
-	size_t		 n = t->path.len, i, k, start, count = 1;
+	const char	*p = t->path;
+	size_t		 n = t->pathlen, i, k, start, count = 1;
 
 	if (t->batch)
 		for (i = 0; i < n; i++)
@@ -311,10 +315,9 @@ split_calls(struct treq *t, const struct trpc_proc *procs, size_t nprocs)
 	return true;
 }
 
-/* Read the POST body into t->raw_input. Returns a code, or -1 when fine. */
-static int
-read_body(const struct trpc_limits *lim, const struct http_req *req,
-    struct treq *t, const char **msg)
+/* Read the POST body into t->raw_input; false when refused. */
+static bool
+read_body(struct treq *t, const struct http_req *req, struct refusal *why)
 {
 	long long	 len = 0;
 	size_t		 got = 0;
@@ -322,15 +325,17 @@ read_body(const struct trpc_limits *lim, const struct http_req *req,
 
 	if (req->content_length != NULL && *req->content_length != '\0' &&
 	    !parse_int_range(req->content_length, 0, 1LL << 40, &len)) {
-		*msg = "Invalid Content-Length";
-		return TRPC_BAD_REQUEST;
+		why->code = TRPC_BAD_REQUEST;
+		why->msg = "Invalid Content-Length";
+		return false;
 	}
-	if ((unsigned long long)len > lim->max_body) {
-		*msg = "Request body exceeds the maximum size";
-		return TRPC_PAYLOAD_TOO_LARGE;
+	if ((unsigned long long)len > t->ep->limits.max_body) {
+		why->code = TRPC_PAYLOAD_TOO_LARGE;
+		why->msg = "Request body exceeds the maximum size";
+		return false;
 	}
 	if (len == 0)
-		return -1;
+		return true;
 	buf_reset(&t->raw_input);
 	while (got < (size_t)len) {
 		char	 chunk[8192];
@@ -343,17 +348,19 @@ read_body(const struct trpc_limits *lim, const struct http_req *req,
 		if (r <= 0)
 			break;
 		if (!buf_append(&t->raw_input, chunk, (size_t)r)) {
-			*msg = "Internal server error";
-			return TRPC_INTERNAL_SERVER_ERROR;
+			why->code = TRPC_INTERNAL_SERVER_ERROR;
+			why->msg = "Internal server error";
+			return false;
 		}
 		got += (size_t)r;
 	}
 	if (got < (size_t)len) {
-		*msg = "Request body is incomplete";
-		return TRPC_BAD_REQUEST;
+		why->code = TRPC_BAD_REQUEST;
+		why->msg = "Request body is incomplete";
+		return false;
 	}
 	t->has_input = got > 0;
-	return -1;
+	return true;
 }
 
 /*
@@ -422,135 +429,115 @@ write_result(struct buf *b, bool sj, const struct trpc_result *r,
 		    r->msg.len, c->path, c->pathlen);
 }
 
-void
-trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
-    size_t nprocs, void *ctx, const struct http_req *req,
-    struct http_resp *resp)
+/*
+ * The parse step: the query string, the path and its calls, the method,
+ * the body and the input JSON, as tRPC checks them and in its order.
+ * False when the request is refused as a whole (why says how).
+ */
+static bool
+parse_request(struct treq *t, const struct trpc_proc *procs, size_t nprocs,
+    const struct http_req *req, struct refusal *why)
 {
-	struct treq		 t;
-	struct qs_params	 qp;
-	struct trpc_result	*res = NULL;
-	const char		*method = req->method ? req->method : "GET";
-	const char		*qs = req->query ? req->query : "";
-	const char		*which = "", *msg;
-	size_t			 i, qslen = strlen(qs);
-	int			 rc;
-	bool			 post;
+	const struct trpc_limits *lim = &t->ep->limits;
+	const char	*qs = req->query ? req->query : "";
+	const char	*which = "";
+	size_t		 qslen = strlen(qs);
+	bool		 post;
 
-	memset(&t, 0, sizeof(t));
-	t.lim = lim;
-	t.sj = lim->superjson;
-	buf_init(&t.path);
-	buf_init(&t.raw_input);
-	qs_params_init(&qp);
-	http_resp_reset(resp);
-
-	if (strcmp(method, "HEAD") == 0) {
-		/* tRPC answers HEAD with an empty 204 (lambda warm-up). */
-		resp->status = 204;
-		standard_headers(lim, resp, false);
-		goto out;
-	}
-	t.stream = media_type_is(req->trpc_accept, "application/jsonl", false) ||
+	why->code = TRPC_BAD_REQUEST;
+	t->stream = media_type_is(req->trpc_accept, "application/jsonl", false) ||
 	    media_type_is(req->accept, "application/jsonl", true);
 	if (qslen > lim->max_query) {
-		request_error(resp, &t, TRPC_BAD_REQUEST,
-		    "Query string exceeds the maximum length");
-		goto out;
+		why->msg = "Query string exceeds the maximum length";
+		return false;
 	}
-	switch (qs_parse(qs, qslen, &qp, &which)) {
+	switch (qs_parse(qs, qslen, &t->qp, &which)) {
 	case QS_OK:
 		break;
 	case QS_DUPLICATE:
-		request_error(resp, &t, TRPC_BAD_REQUEST,
-		    strcmp(which, "batch") == 0 ?
+		why->msg = strcmp(which, "batch") == 0 ?
 		    "Duplicate query parameter \"batch\"" :
-		    "Duplicate query parameter \"input\"");
-		goto out;
+		    "Duplicate query parameter \"input\"";
+		return false;
 	case QS_BAD_ESCAPE:
-		request_error(resp, &t, TRPC_BAD_REQUEST,
-		    "Invalid URL-encoding in query string");
-		goto out;
+		why->msg = "Invalid URL-encoding in query string";
+		return false;
 	default:
-		request_error(resp, &t, TRPC_INTERNAL_SERVER_ERROR,
-		    "Internal server error");
-		goto out;
+		goto nomem;
 	}
-	t.batch = qp.has_batch && strcmp(buf_cstr(&qp.batch), "1") == 0;
+	t->batch = t->qp.has_batch && strcmp(buf_cstr(&t->qp.batch), "1") == 0;
 
-	(void)extract_path(lim, req, &t.path);
-	if (!buf_ok(&t.path) || !split_calls(&t, procs, nprocs)) {
-		request_error(resp, &t, TRPC_INTERNAL_SERVER_ERROR,
-		    "Internal server error");
-		goto out;
+	(void)extract_path(t->ep, req, t);
+	if (!split_calls(t, procs, nprocs))
+		goto nomem;
+	if (t->stream && !t->batch) {
+		why->msg = "Streaming requests must be batched (you can do a "
+		    "batch of 1)";
+		return false;
 	}
-	if (t.stream && !t.batch) {
-		t.stream = false;
-		request_error(resp, &t, TRPC_BAD_REQUEST,
-		    "Streaming requests must be batched (you can do a batch of 1)");
-		goto out;
+	if (t->batch && t->ncalls > lim->max_batch) {
+		why->msg = "Batch call exceeds maximum size";
+		return false;
 	}
-	if (t.batch && t.ncalls > lim->max_batch) {
-		request_error(resp, &t, TRPC_BAD_REQUEST,
-		    "Batch call exceeds maximum size");
-		goto out;
+	/* After the batch's size, which the part kept shows already. */
+	if (req->path_too_long) {
+		why->msg = "Path exceeds the maximum length";
+		return false;
 	}
 
-	post = strcmp(method, "POST") == 0;
-	if (!post && strcmp(method, "GET") != 0) {
-		/* Every call fails the same way; see the per-call loop. */
-		rc = TRPC_METHOD_NOT_SUPPORTED;
-	} else
-		rc = -1;
-	if (rc < 0 && post) {
+	post = strcmp(t->method, "POST") == 0;
+	/* Another method: every call fails the same way (run_calls). */
+	t->method_ok = post || strcmp(t->method, "GET") == 0;
+	if (!t->method_ok)
+		return true;
+	if (post) {
+		why->code = TRPC_UNSUPPORTED_MEDIA_TYPE;
 		if (req->content_type == NULL || *req->content_type == '\0') {
-			request_error(resp, &t, TRPC_UNSUPPORTED_MEDIA_TYPE,
-			    "Missing content-type header");
-			goto out;
+			why->msg = "Missing content-type header";
+			return false;
 		}
 		if (!media_type_is(req->content_type, "application/json",
 		    false)) {
-			struct buf m;
-
 			/* tRPC's own message, without the closing quote. */
-			buf_init(&m);
-			buf_puts(&m, "Unsupported content-type \"");
-			buf_append(&m, req->content_type,
-			    strnlen(req->content_type, 128));
-			request_error(resp, &t, TRPC_UNSUPPORTED_MEDIA_TYPE,
-			    buf_cstr(&m));
-			buf_free(&m);
-			goto out;
+			snprintf(t->msg, sizeof(t->msg),
+			    "Unsupported content-type \"%.128s",
+			    req->content_type);
+			why->msg = t->msg;
+			return false;
 		}
-		if ((rc = read_body(lim, req, &t, &msg)) >= 0) {
-			request_error(resp, &t, (enum trpc_code)rc, msg);
-			goto out;
-		}
-	} else if (rc < 0 && qp.has_input && qp.input.len > 0) {
+		if (!read_body(t, req, why))
+			return false;
+	} else if (t->qp.has_input && t->qp.input.len > 0) {
 		/* URLSearchParams.get('input'): missing or empty = undefined */
-		buf_append(&t.raw_input, qp.input.data, qp.input.len);
-		t.has_input = true;
+		buf_append(&t->raw_input, t->qp.input.data, t->qp.input.len);
+		t->has_input = true;
 	}
-	if (rc < 0 && t.has_input &&
-	    jdoc_parse(t.raw_input.data, t.raw_input.len, lim->max_depth,
-	    &t.doc, t.parse_err + 20, sizeof(t.parse_err) - 20) != 0) {
-		memcpy(t.parse_err, "Invalid JSON input: ", 20);
-		t.input_bad = true;
+	if (t->has_input &&
+	    jdoc_parse(t->raw_input.data, t->raw_input.len, lim->max_depth,
+	    &t->doc, t->parse_err + 20, sizeof(t->parse_err) - 20) != 0) {
+		memcpy(t->parse_err, "Invalid JSON input: ", 20);
+		t->input_bad = true;
 	}
+	return true;
+nomem:
+	why->code = TRPC_INTERNAL_SERVER_ERROR;
+	why->msg = "Internal server error";
+	return false;
+}
 
-	if ((res = calloc(t.ncalls, sizeof(*res))) == NULL) {
-		request_error(resp, &t, TRPC_INTERNAL_SERVER_ERROR,
-		    "Internal server error");
-		goto out;
-	}
-	for (i = 0; i < t.ncalls; i++) {
-		struct call		*c = &t.calls[i];
+/* The run step: each call through its procedure, into res[i]. */
+static void
+run_calls(const struct treq *t, void *ctx, struct trpc_result *res)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->ncalls; i++) {
+		const struct call	*c = &t->calls[i];
 		struct trpc_input	 in;
+		struct buf		 m;
 
 		trpc_result_init(&res[i]);
 		if (c->proc == NULL) {
-			struct buf m;
-
 			buf_init(&m);
 			buf_puts(&m, "No procedure found on path \"");
 			buf_append(&m, c->path, c->pathlen);
@@ -559,12 +546,10 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 			buf_free(&m);
 			continue;
 		}
-		if (rc == TRPC_METHOD_NOT_SUPPORTED) {
-			struct buf m;
-
+		if (!t->method_ok) {
 			buf_init(&m);
 			buf_puts(&m, "Unsupported ");
-			buf_append(&m, method, strnlen(method, 32));
+			buf_append(&m, t->method, strnlen(t->method, 32));
 			buf_puts(&m, "-request to query procedure at path \"");
 			buf_puts(&m, c->proc->path);
 			buf_putc(&m, '"');
@@ -573,62 +558,113 @@ trpc_handle(const struct trpc_limits *lim, const struct trpc_proc *procs,
 			buf_free(&m);
 			continue;
 		}
-		in = call_input(&t, i);
+		in = call_input(t, i);
 		c->proc->fn(ctx, &in, &res[i]);
 		if (!buf_ok(&res[i].data) || !buf_ok(&res[i].msg))
 			trpc_fail(&res[i], TRPC_INTERNAL_SERVER_ERROR,
 			    "Internal server error");
 	}
+}
 
-	if (lim->observe != NULL)
-		for (i = 0; i < t.ncalls; i++)
-			lim->observe(t.calls[i].proc, false, res[i].ok,
-			    res[i].code);
+/*
+ * JSONL (httpBatchStreamLink): one line holding every call's envelope,
+ * keyed by its index; superjson wraps the line once, not each value.
+ */
+static void
+write_jsonl(struct buf *b, const struct treq *t, const struct trpc_result *res)
+{
+	size_t	 i;
+
+	buf_puts(b, t->sj ? "{\"json\":{" : "{");
+	for (i = 0; i < t->ncalls; i++) {
+		buf_printf(b, "%s\"%zu\":[[", i ? "," : "", i);
+		write_result(b, false, &res[i], &t->calls[i]);
+		buf_puts(b, "]]");
+	}
+	buf_puts(b, t->sj ? "}}\n" : "}\n");
+}
+
+/* The write step: status, headers and the envelopes of the calls. False
+ * when memory ran out. */
+static bool
+write_calls(struct http_resp *resp, const struct treq *t,
+    const struct trpc_result *res)
+{
+	size_t	 i;
+
 	/* Allow goes with a 405 only (an unknown procedure stays a 404). */
-	for (i = 0; i < t.ncalls; i++)
+	for (i = 0; i < t->ncalls; i++)
 		if (!res[i].ok && res[i].code == TRPC_METHOD_NOT_SUPPORTED) {
 			http_resp_header(resp, "Allow", "GET, POST");
 			break;
 		}
-	standard_headers(lim, resp, true);
-	if (t.stream) {
-		/* JSONL: superjson wraps the line once, not each value. */
+	standard_headers(t->ep, resp, true);
+	if (t->stream) {
 		resp->status = 200;
-		buf_puts(&resp->body, t.sj ? "{\"json\":{" : "{");
-		for (i = 0; i < t.ncalls; i++) {
-			buf_printf(&resp->body, "%s\"%zu\":[[", i ? "," : "", i);
-			write_result(&resp->body, false, &res[i], &t.calls[i]);
-			buf_puts(&resp->body, "]]");
-		}
-		buf_puts(&resp->body, t.sj ? "}}\n" : "}\n");
-	} else if (t.batch) {
-		resp->status = trpc_batch_status(res, t.ncalls);
+		write_jsonl(&resp->body, t, res);
+	} else if (t->batch) {
+		resp->status = trpc_batch_status(res, t->ncalls);
 		buf_putc(&resp->body, '[');
-		for (i = 0; i < t.ncalls; i++) {
+		for (i = 0; i < t->ncalls; i++) {
 			if (i > 0)
 				buf_putc(&resp->body, ',');
-			write_result(&resp->body, t.sj, &res[i], &t.calls[i]);
+			write_result(&resp->body, t->sj, &res[i], &t->calls[i]);
 		}
 		buf_putc(&resp->body, ']');
 	} else {
 		resp->status = result_status(&res[0]);
-		write_result(&resp->body, t.sj, &res[0], &t.calls[0]);
+		write_result(&resp->body, t->sj, &res[0], &t->calls[0]);
 	}
-	if (!buf_ok(&resp->body) || !buf_ok(&resp->headers)) {
-		struct treq none;
+	return buf_ok(&resp->body) && buf_ok(&resp->headers);
+}
 
-		memset(&none, 0, sizeof(none));
-		none.lim = t.lim;
-		none.sj = t.sj;
-		request_error(resp, &none, TRPC_INTERNAL_SERVER_ERROR,
-		    "Internal server error");
+void
+trpc_handle(const struct trpc_endpoint *ep, const struct trpc_proc *procs,
+    size_t nprocs, void *ctx, const struct http_req *req,
+    struct http_resp *resp)
+{
+	struct treq		 t;
+	struct refusal		 why;
+	struct trpc_result	*res = NULL;
+	size_t			 i;
+
+	memset(&t, 0, sizeof(t));
+	t.ep = ep;
+	t.sj = ep->superjson;
+	t.method = req->method ? req->method : "GET";
+	buf_init(&t.raw_input);
+	qs_params_init(&t.qp);
+	http_resp_reset(resp);
+
+	if (strcmp(t.method, "HEAD") == 0) {
+		/* tRPC answers HEAD with an empty 204 (lambda warm-up). */
+		resp->status = 204;
+		standard_headers(ep, resp, false);
+		goto out;
 	}
+	if (!parse_request(&t, procs, nprocs, req, &why))
+		goto refused;
+	if ((res = calloc(t.ncalls, sizeof(*res))) == NULL)
+		goto nomem;
+	run_calls(&t, ctx, res);
+	if (!write_calls(resp, &t, res))
+		goto nomem;
+	if (ep->on_call != NULL)
+		for (i = 0; i < t.ncalls; i++)
+			ep->on_call(t.calls[i].proc, &res[i]);
+	goto out;
+nomem:
+	why.code = TRPC_INTERNAL_SERVER_ERROR;
+	why.msg = "Internal server error";
+refused:
+	write_refusal(resp, &t, &why);
+	if (ep->on_refusal != NULL)
+		ep->on_refusal(why.code);
 out:
 	if (res != NULL) {
 		for (i = 0; i < t.ncalls; i++)
 			trpc_result_free(&res[i]);
 		free(res);
 	}
-	qs_params_free(&qp);
 	treq_free(&t);
 }

@@ -84,20 +84,31 @@ struct trpc_proc {
 	trpc_proc_fn	 fn;
 };
 
-struct trpc_proc;
-
+/* How much one request may carry. */
 struct trpc_limits {
-	const char	*base;		/* "/trpc" */
 	size_t		 max_batch;	/* calls in one batch */
 	size_t		 max_body;	/* POST body bytes */
 	size_t		 max_query;	/* QUERY_STRING bytes */
 	int		 max_depth;	/* JSON nesting */
-	bool		 superjson;	/* the superjson transformer */
-	/* Called once per call outcome (proc NULL: no such procedure) and
-	 * once for a request-level error (request true); may be NULL. */
-	void		(*observe)(const struct trpc_proc *proc, bool request,
-			    bool ok, enum trpc_code code);
-	const char	*vary;		/* Vary; NULL: "trpc-accept, accept" */
+};
+
+/*
+ * One tRPC endpoint: where it is, what a request may carry, how it
+ * serialises, who is told the outcomes, and what its answers vary on.
+ */
+struct trpc_endpoint {
+	const char		*base;		/* "/trpc" */
+	struct trpc_limits	 limits;
+	bool			 superjson;	/* the superjson transformer */
+	/*
+	 * Told each request's outcome exactly once, either way: every
+	 * call's result (proc NULL: no such procedure), or the request
+	 * refused as a whole before any call ran. Either may be NULL.
+	 */
+	void	(*on_call)(const struct trpc_proc *proc,
+		    const struct trpc_result *);
+	void	(*on_refusal)(enum trpc_code);
+	const char		*vary;	/* Vary; NULL: "trpc-accept, accept" */
 };
 
 /*
@@ -105,7 +116,7 @@ struct trpc_limits {
  * the matching procedure, and write status, headers and body into resp.
  * Never fails as a whole: every problem becomes a tRPC error response.
  */
-void	 trpc_handle(const struct trpc_limits *, const struct trpc_proc *,
+void	 trpc_handle(const struct trpc_endpoint *, const struct trpc_proc *,
 	    size_t nprocs, void *ctx, const struct http_req *,
 	    struct http_resp *);
 

@@ -106,7 +106,7 @@ worker_run_fd0(const struct settings *set)
 	/* The spawner (spawn-fcgi, mod_fcgid) is the process manager here;
 	 * spawn-fcgi never replaces a worker, so there is no recycling.
 	 * Metrics are this process's own. */
-	(void)metrics_init(false);
+	(void)metrics_init(METRICS_PRIVATE);
 	metrics_slot_use(metrics_slot_reserve());
 	return worker_serve(set, 0, 0, -1);
 }

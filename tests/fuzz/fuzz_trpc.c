@@ -34,10 +34,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const struct trpc_limits lim_plain = { "/trpc", 4, 4096, 2048, FUZZ_DEPTH,
-    false, NULL, NULL };
-static const struct trpc_limits lim_sj = { "/trpc", 4, 4096, 2048, FUZZ_DEPTH,
-    true, NULL, NULL };
+static const struct trpc_endpoint lim_plain = { .base = "/trpc",
+    .limits = { .max_batch = 4, .max_body = 4096, .max_query = 2048,
+    .max_depth = FUZZ_DEPTH } };
+static const struct trpc_endpoint lim_sj = { .base = "/trpc",
+    .limits = { .max_batch = 4, .max_body = 4096, .max_query = 2048,
+    .max_depth = FUZZ_DEPTH }, .superjson = true };
 
 struct body {
 	const uint8_t	*p;
@@ -189,7 +191,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct http_resp resp;
 	struct body	 body;
 	struct buf	 ser;
-	const struct trpc_limits *lim;
+	const struct trpc_endpoint *lim;
 
 	if (size > 64 * 1024)
 		return 0;
@@ -226,6 +228,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body.chunk = 1 + (unsigned)(size % 977);
 	req.read_body = body_read;
 	req.body_ctx = &body;
+	http_req_set_path(&req);
 
 	http_resp_init(&resp);
 	trpc_handle(lim, procs, sizeof(procs) / sizeof(procs[0]), NULL, &req, &resp);
@@ -233,10 +236,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(buf_ok(&resp.headers) && buf_ok(&resp.body), "buffer failed");
 	check_headers(&resp.headers);
 	check_body(&resp, req.method);
-	FUZZ_CHECK(body.given <= lim->max_body, "read %zu body bytes past the limit %zu",
-	    body.given, lim->max_body);
+	FUZZ_CHECK(body.given <= lim->limits.max_body, "read %zu body bytes past the limit %zu",
+	    body.given, lim->limits.max_body);
 	if (resp.status == 200 || resp.status == 207) {
-		FUZZ_CHECK(v[3] == NULL || strlen(v[3]) <= lim->max_query,
+		FUZZ_CHECK(v[3] == NULL || strlen(v[3]) <= lim->limits.max_query,
 		    "served a query string of %zu bytes", strlen(v[3]));
 	}
 	buf_init(&ser);

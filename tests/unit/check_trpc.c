@@ -1,6 +1,7 @@
 /* check_trpc.c - the tRPC HTTP protocol against a fake procedure. */
 #include "config.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "trpc.h"
@@ -44,10 +45,12 @@ static const struct trpc_proc procs[] = {
 	{ "guarded", guarded_proc },
 };
 
-static const struct trpc_limits lim = { "/trpc", 3, 64, 200, 8, false, NULL,
-    NULL };
-static const struct trpc_limits lim_sj = { "/trpc", 3, 64, 200, 8, true, NULL,
-    NULL };
+static const struct trpc_endpoint lim = { .base = "/trpc",
+    .limits = { .max_batch = 3, .max_body = 64, .max_query = 200,
+    .max_depth = 8 } };
+static const struct trpc_endpoint lim_sj = { .base = "/trpc",
+    .limits = { .max_batch = 3, .max_body = 64, .max_query = 200,
+    .max_depth = 8 }, .superjson = true };
 
 struct body {
 	const char	*p;
@@ -191,7 +194,7 @@ static const struct req_case cases[] = {
 };
 
 static void
-check_request(const struct trpc_limits *l, const struct req_case *c, int i)
+check_request(const struct trpc_endpoint *l, const struct req_case *c, int i)
 {
 	struct http_req		 req;
 	struct http_resp	 resp;
@@ -211,6 +214,7 @@ check_request(const struct trpc_limits *l, const struct req_case *c, int i)
 	body.left = strlen(body.p);
 	req.read_body = body_read;
 	req.body_ctx = &body;
+	http_req_set_path(&req);
 
 	http_resp_init(&resp);
 	trpc_handle(l, procs, N(procs), NULL, &req, &resp);
@@ -379,9 +383,215 @@ START_TEST(test_vary)
 }
 END_TEST
 
+/* http_req_init: every variable of the table lands in its own field; the
+ * first of duplicated names wins; the path is SCRIPT_NAME + PATH_INFO. */
+static const char *const env_all[] = {
+	"REQUEST_METHOD=POST", "SCRIPT_NAME=/trpc", "PATH_INFO=/a.b",
+	"QUERY_STRING=batch=1", "CONTENT_TYPE=application/json",
+	"CONTENT_LENGTH=2", "HTTP_AUTHORIZATION=Bearer t",
+	"HTTP_TRPC_ACCEPT=application/jsonl", "HTTP_ACCEPT=*/*",
+	"HTTP_ACCEPT_LANGUAGE=en", "HTTP_ORIGIN=https://o",
+	"HTTP_ACCESS_CONTROL_REQUEST_METHOD=GET", "REMOTE_ADDR=192.0.2.1",
+	"REQUEST_ID=abc", "REQUEST_METHOD=GET", "NOEQUALS", "HTTP_ACCEPTX=no",
+	"=odd", NULL,
+};
+
+START_TEST(test_req_init)
+{
+	struct http_req	 req;
+	int		 ctx;
+
+	/* environ and FastCGI's parameters are char **: as the edge has them. */
+	http_req_init(&req, (char *const *)(uintptr_t)env_all, body_read, &ctx);
+	ck_assert_str_eq(req.method, "POST");
+	ck_assert_str_eq(req.script_name, "/trpc");
+	ck_assert_str_eq(req.path_info, "/a.b");
+	ck_assert_str_eq(req.query, "batch=1");
+	ck_assert_str_eq(req.content_type, "application/json");
+	ck_assert_str_eq(req.content_length, "2");
+	ck_assert_str_eq(req.authorization, "Bearer t");
+	ck_assert_str_eq(req.trpc_accept, "application/jsonl");
+	ck_assert_str_eq(req.accept, "*/*");
+	ck_assert_str_eq(req.accept_language, "en");
+	ck_assert_str_eq(req.origin, "https://o");
+	ck_assert_str_eq(req.cors_method, "GET");
+	ck_assert_str_eq(req.remote_addr, "192.0.2.1");
+	ck_assert_str_eq(req.request_id, "abc");
+	ck_assert_str_eq(req.path, "/trpc/a.b");
+	ck_assert_uint_eq(req.path_len, 9);
+	ck_assert(!req.path_too_long);
+	ck_assert(req.read_body == body_read && req.body_ctx == &ctx);
+}
+END_TEST
+
+static const struct path_case {
+	const char	*script, *info, *path;
+	bool		 too_long;
+} path_cases[] = {
+	{ NULL, NULL, "", false },
+	{ "/trpc/generation.getStatus", NULL, "/trpc/generation.getStatus", false },
+	{ NULL, "/x", "/x", false },
+	{ "/trpc", "/generation.getStatus", "/trpc/generation.getStatus", false },
+};
+
+START_TEST(test_req_path)
+{
+	const struct path_case	*c = &path_cases[_i];
+	struct http_req		 req;
+
+	memset(&req, 0, sizeof(req));
+	req.script_name = c->script;
+	req.path_info = c->info;
+	http_req_set_path(&req);
+	ck_assert_str_eq(req.path, c->path);
+	ck_assert_uint_eq(req.path_len, strlen(c->path));
+	ck_assert(req.path_too_long == c->too_long);
+}
+END_TEST
+
+/* A path over HTTP_PATH_MAX is cut there, flagged, and refused whole. */
+START_TEST(test_req_path_too_long)
+{
+	static char	 script[HTTP_PATH_MAX + 2], info[8];
+	struct http_req	 req;
+	struct http_resp resp;
+
+	memset(script, '/', sizeof(script) - 1);
+	memcpy(script, "/trpc/guarded", 13);
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.script_name = script;
+	http_req_set_path(&req);
+	ck_assert(req.path_too_long);
+	ck_assert_uint_eq(req.path_len, HTTP_PATH_MAX);
+	ck_assert_uint_eq(strlen(req.path), HTTP_PATH_MAX);
+	http_resp_init(&resp);
+	trpc_handle(&lim, procs, N(procs), NULL, &req, &resp);
+	ck_assert_int_eq(resp.status, 400);
+	ck_assert_str_eq(buf_cstr(&resp.body), ERR("Path exceeds the maximum "
+	    "length", -32600, "BAD_REQUEST", 400));
+	http_resp_free(&resp);
+
+	/* A batch too big says so, whatever its length. */
+	memcpy(script, "/trpc/guarded,guarded,guarded,guarded/", 38);
+	req.query = "batch=1";
+	http_req_set_path(&req);
+	ck_assert(req.path_too_long);
+	http_resp_init(&resp);
+	trpc_handle(&lim, procs, N(procs), NULL, &req, &resp);
+	ck_assert_int_eq(resp.status, 400);
+	ck_assert_str_eq(buf_cstr(&resp.body), ERR("Batch call exceeds maximum "
+	    "size", -32600, "BAD_REQUEST", 400));
+	http_resp_free(&resp);
+	req.query = NULL;
+	memcpy(script, "/trpc/guarded//////////////////////////", 38);
+
+	/* Exactly HTTP_PATH_MAX: kept whole, served (trailing '/' dropped). */
+	script[HTTP_PATH_MAX] = '\0';
+	strcpy(info, "");
+	req.path_info = info;
+	http_req_set_path(&req);
+	ck_assert(!req.path_too_long);
+	http_resp_init(&resp);
+	trpc_handle(&lim, procs, N(procs), NULL, &req, &resp);
+	ck_assert_int_eq(resp.status, 401);
+	http_resp_free(&resp);
+}
+END_TEST
+
+/* What the endpoint was told: calls by outcome, refusals by code. */
+static int	 told_ok, told_err, told_unknown, told_refused;
+static enum trpc_code told_code;
+
+static void
+tell_call(const struct trpc_proc *proc, const struct trpc_result *r)
+{
+	if (proc == NULL)
+		told_unknown++;
+	else if (r->ok)
+		told_ok++;
+	else
+		told_err++;
+}
+
+static void
+tell_refusal(enum trpc_code c)
+{
+	told_refused++;
+	told_code = c;
+}
+
+/* A result as big as a buffer may be: its envelope cannot be written. */
+static void
+big_proc(void *ctx, const struct trpc_input *in, struct trpc_result *out)
+{
+	(void)ctx;
+	(void)in;
+	buf_putc(&out->data, '"');
+	while (out->data.len + 17 < BUF_MAX && buf_ok(&out->data))
+		buf_puts(&out->data, "xxxxxxxxxxxxxxxx");
+	buf_putc(&out->data, '"');
+	out->ok = buf_ok(&out->data);
+}
+
+static const struct trpc_proc count_procs[] = {
+	{ "generation.getStatus", echo_proc },
+	{ "big", big_proc },
+};
+
+static const struct count_case {
+	const char	*method, *script, *query;
+	int		 status, ok, err, unknown, refused;
+	enum trpc_code	 code;
+} count_cases[] = {
+	/* each call once */
+	{ "GET", "/trpc/generation.getStatus,nope,generation.getStatus",
+	  "batch=1&input=%7B%222%22%3A%7B%22fail%22%3A1%7D%7D", 207, 1, 1, 1, 0, 0 },
+	/* a refused request once, as a refusal */
+	{ "GET", "/trpc/generation.getStatus,nope", "batch=1&batch=1", 400,
+	  0, 0, 0, 1, TRPC_BAD_REQUEST },
+	{ "GET", "/trpc/a,b,c,d", "batch=1", 400, 0, 0, 0, 1, TRPC_BAD_REQUEST },
+	/* HEAD is no call at all */
+	{ "HEAD", "/trpc/generation.getStatus", "", 204, 0, 0, 0, 0, 0 },
+	/* the call ran but its answer cannot be written: only the refusal */
+	{ "GET", "/trpc/big", "", 500, 0, 0, 0, 1, TRPC_INTERNAL_SERVER_ERROR },
+};
+
+START_TEST(test_counted_once)
+{
+	const struct count_case	*c = &count_cases[_i];
+	struct trpc_endpoint	 ep = lim;
+	struct http_req		 req;
+	struct http_resp	 resp;
+
+	ep.on_call = tell_call;
+	ep.on_refusal = tell_refusal;
+	told_ok = told_err = told_unknown = told_refused = 0;
+	told_code = 0;
+	memset(&req, 0, sizeof(req));
+	req.method = c->method;
+	req.script_name = c->script;
+	req.query = c->query;
+	http_req_set_path(&req);
+	http_resp_init(&resp);
+	trpc_handle(&ep, count_procs, N(count_procs), NULL, &req, &resp);
+	ck_assert_int_eq(resp.status, c->status);
+	ck_assert_int_eq(told_ok, c->ok);
+	ck_assert_int_eq(told_err, c->err);
+	ck_assert_int_eq(told_unknown, c->unknown);
+	ck_assert_int_eq(told_refused, c->refused);
+	ck_assert_int_eq(told_code, c->code);
+	http_resp_free(&resp);
+}
+END_TEST
+
 static void
 add_tests(TCase *tc)
 {
+	tcase_add_loop_test(tc, test_counted_once, 0, N(count_cases));
+	tcase_add_test(tc, test_req_init);
+	tcase_add_loop_test(tc, test_req_path, 0, N(path_cases));
+	tcase_add_test(tc, test_req_path_too_long);
 	tcase_add_loop_test(tc, test_vary, 0, N(vary_cases));
 	tcase_add_loop_test(tc, test_request, 0, N(cases));
 	tcase_add_loop_test(tc, test_superjson, 0, N(sj_cases));
