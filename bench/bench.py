@@ -5,7 +5,7 @@
     python3 bench/bench.py --help
 
 Starts everything itself in a temporary directory and stops it at the end:
-  - a throwaway PostgreSQL (tests/harness.py) with sql/ applied and bench/gen-data.sql
+  - a throwaway PostgreSQL (tests/localstack.py) with sql/ applied and bench/gen-data.sql
     (100,000 courses, 10,000 users, 1,000 organizations by default);
   - the stacks, all idle but the one being measured:
       service   nginx (shipped site config) -> spawn-fcgi workers of src/coursegen-status
@@ -52,9 +52,9 @@ import urllib.parse
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH_DIR)
-sys.path.insert(0, os.path.join(REPO, "tests"))
-import harness  # noqa: E402
-from harness import HarnessError, Nginx, Postgres, Service, free_port, port_open  # noqa: E402
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+import localstack  # noqa: E402
+from localstack import HarnessError, Nginx, Postgres, Service, free_port, port_open  # noqa: E402
 from mint_token import mint, standard_claims  # noqa: E402
 
 PEER_DIR = os.path.join(BENCH_DIR, "peers", "trpc-node")
@@ -119,7 +119,7 @@ class BenchNginx(Nginx):
         s = re.sub(r"access_log [^;]+;", "access_log off;", s)
         with open(conf, "w") as f:
             f.write(s)
-        site = os.path.join(self.root, harness.SITE_CONF)
+        site = os.path.join(self.root, localstack.SITE_CONF)
         with open(site) as f:
             s = f.read()
         line = "server unix:%s;" % self.socks[0]
@@ -132,7 +132,7 @@ class BenchNginx(Nginx):
         with open(site, "w") as f:
             f.write(s)
         if self.keepalive:
-            loc = os.path.join(self.root, "snippets", harness.LOCATIONS_CONF)
+            loc = os.path.join(self.root, "snippets", localstack.LOCATIONS_CONF)
             with open(loc) as f:
                 s = f.read()
             if "fastcgi_keep_conn off;" not in s:
@@ -270,7 +270,7 @@ class NodeStack(Stack):
         while not port_open(self.port):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise HarnessError("node peer did not start:\n" + harness.tail(self.logfile))
+                raise HarnessError("node peer did not start:\n" + localstack.tail(self.logfile))
             time.sleep(0.05)
         self.url = "http://127.0.0.1:%d" % self.port
 
@@ -364,7 +364,7 @@ class Data:
     def __init__(self, pg, courses, users, orgs, root):
         self.pg = pg
         t0 = time.monotonic()
-        run = harness.run_psql(["-h", pg.sockdir, "-p", str(pg.port), "-U", "postgres",
+        run = localstack.run_psql(["-h", pg.sockdir, "-p", str(pg.port), "-U", "postgres",
                                 "-d", pg.dbname, "-v", "courses=%d" % courses,
                                 "-v", "users=%d" % users, "-v", "orgs=%d" % orgs,
                                 "-f", os.path.join(BENCH_DIR, "gen-data.sql")])
@@ -595,7 +595,7 @@ def status_statements(pg):
     return int(pg.psql(
         "SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s JOIN pg_roles r "
         "ON r.oid = s.userid WHERE r.rolname = '%s' AND s.query LIKE '%%FROM courses%%'"
-        % harness.SERVICE_ROLE).strip())
+        % localstack.SERVICE_ROLE).strip())
 
 
 class Polling:
@@ -920,7 +920,7 @@ def _group(results):
 
 def build_stacks(a, root, pg, data, names):
     stacks = {}
-    dsn = pg.dsn_for(harness.SERVICE_ROLE, host="unix" if a.db == "unix" else "127.0.0.1")
+    dsn = pg.dsn_for(localstack.SERVICE_ROLE, host="unix" if a.db == "unix" else "127.0.0.1")
     base_env = {"JWT_SECRET": SECRET, "LOG_LEVEL": "warn"}
 
     def svc_env(appname, extra=None, url=None):
@@ -968,7 +968,7 @@ def build_stacks(a, root, pg, data, names):
         elif name == "service-pgbouncer":
             bouncer = PgBouncer(os.path.join(root, "pgbouncer"), pg, pool=a.workers)
             stacks["_pgbouncer"] = bouncer
-            url = bouncer.dsn(pg.passwords[harness.SERVICE_ROLE])
+            url = bouncer.dsn(pg.passwords[localstack.SERVICE_ROLE])
             st = FcgiStack(name, os.path.join(root, name), binary,
                            svc_env("bench-pgbouncer", {"DB_PREPARE": "0"}, url=url),
                            a.workers, nginx_workers=a.nginx_workers, appname=None)
@@ -1012,10 +1012,10 @@ class PgBouncer:
         os.chmod(root, 0o777)
         self.root, self.pg = root, pg
         self.port = free_port()
-        pw = pg.passwords[harness.SERVICE_ROLE]
+        pw = pg.passwords[localstack.SERVICE_ROLE]
         users = os.path.join(root, "users.txt")
         with open(users, "w") as f:
-            f.write('"%s" "%s"\n' % (harness.SERVICE_ROLE, pw))
+            f.write('"%s" "%s"\n' % (localstack.SERVICE_ROLE, pw))
         ini = os.path.join(root, "pgbouncer.ini")
         with open(ini, "w") as f:
             f.write("[databases]\n%s = host=127.0.0.1 port=%d dbname=%s\n"
@@ -1036,13 +1036,13 @@ class PgBouncer:
         deadline = time.monotonic() + 10
         while not port_open(self.port):
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise HarnessError("pgbouncer did not start:\n" + harness.tail(
-                    os.path.join(root, "pgbouncer.log")) + harness.tail(
+                raise HarnessError("pgbouncer did not start:\n" + localstack.tail(
+                    os.path.join(root, "pgbouncer.log")) + localstack.tail(
                     os.path.join(root, "stderr.log")))
             time.sleep(0.05)
 
     def dsn(self, pw):
-        return "postgresql://%s:%s@127.0.0.1:%d/%s" % (harness.SERVICE_ROLE, pw, self.port,
+        return "postgresql://%s:%s@127.0.0.1:%d/%s" % (localstack.SERVICE_ROLE, pw, self.port,
                                                       self.pg.dbname)
 
     def pids(self):
@@ -1101,15 +1101,15 @@ def main(argv=None):
         log("npm ci in %s" % PEER_DIR)
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PEER_DIR, check=True)
 
-    harness._exit_on_sigterm()
+    localstack._exit_on_sigterm()
     root = tempfile.mkdtemp(prefix="coursegen-bench-")
     os.chmod(root, 0o755)
     stacks = {}
     pg = None
     try:
         pg = BenchPostgres(os.path.join(root, "pg")).start()
-        pg.apply_sql_dir(harness.SQL_DIR)
-        pg.set_password(harness.SERVICE_ROLE)
+        pg.apply_sql_dir(localstack.SQL_DIR)
+        pg.set_password(localstack.SERVICE_ROLE)
         data = Data(pg, a.courses, a.users, a.orgs, root)
         with open(os.path.join(root, "fixed-body.json"), "wb") as f:
             f.write(b"{}")   # replaced below, once the service's size is known

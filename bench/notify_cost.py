@@ -24,8 +24,8 @@ import threading
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH_DIR)
-sys.path.insert(0, os.path.join(REPO, "tests"))
-import harness  # noqa: E402
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+import localstack  # noqa: E402
 
 TRIGGERS = [(t, "coursegen_notify_" + e) for t in ("courses", "user_organizations")
             for e in ("insert", "update", "delete", "truncate")]
@@ -72,14 +72,14 @@ def main():
     p.add_argument("--clients", type=int, default=2)
     p.add_argument("--listeners", type=int, default=4)
     a = p.parse_args()
-    harness._exit_on_sigterm()
+    localstack._exit_on_sigterm()
     root = tempfile.mkdtemp(prefix="coursegen-notify-")
     os.chmod(root, 0o755)
     pg = None
     listeners = []
     try:
-        pg = harness.Postgres(os.path.join(root, "pg")).start()
-        pg.apply_sql_dir(harness.SQL_DIR)
+        pg = localstack.Postgres(os.path.join(root, "pg")).start()
+        pg.apply_sql_dir(localstack.SQL_DIR)
         if os.environ.get("NOTIFY_EXTRA_SQL"):
             pg.apply_sql_file(os.environ["NOTIFY_EXTRA_SQL"])
         schema = "coursegen." if pg.psql(

@@ -35,7 +35,7 @@ import time
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH_DIR)
 import bench  # noqa: E402
-from bench import BenchNginx, BenchPostgres, Data, harness, http_get, pair_path  # noqa: E402
+from bench import BenchNginx, BenchPostgres, Data, localstack, http_get, pair_path  # noqa: E402
 
 # Inclusive cost of these functions, per request (whichever exist in the binary).
 STEPS = [
@@ -150,22 +150,22 @@ def main(argv=None):
     a = p.parse_args(argv)
     if not shutil.which("valgrind"):
         raise SystemExit("profile: valgrind not installed")
-    harness._exit_on_sigterm()
+    localstack._exit_on_sigterm()
     root = tempfile.mkdtemp(prefix="coursegen-prof-")
     os.chmod(root, 0o755)
     pg = svc = ngx = None
     outfile = os.path.join(root, "callgrind.out")
     try:
         pg = BenchPostgres(os.path.join(root, "pg")).start()
-        pg.apply_sql_dir(harness.SQL_DIR)
-        pg.set_password(harness.SERVICE_ROLE)
+        pg.apply_sql_dir(localstack.SQL_DIR)
+        pg.set_password(localstack.SERVICE_ROLE)
         data = Data(pg, a.courses, 10000, 1000, root)
-        env = {"DATABASE_URL": pg.dsn_for(harness.SERVICE_ROLE, host="unix"), "JWT_SECRET": bench.SECRET, "LOG_LEVEL": "warn",
+        env = {"DATABASE_URL": pg.dsn_for(localstack.SERVICE_ROLE, host="unix"), "JWT_SECRET": bench.SECRET, "LOG_LEVEL": "warn",
                "CACHE_TTL_MS": "1000" if a.hits else "0"}
         for kv in a.env:
             k, v = kv.split("=", 1)
             env[k] = v
-        svc = harness.Service(os.path.join(root, "svc"), env, workers=1,
+        svc = localstack.Service(os.path.join(root, "svc"), env, workers=1,
                               wrapper=["valgrind", "--tool=callgrind",
                                        "--callgrind-out-file=" + outfile],
                               sock=os.path.join(root, "svc", "fcgi.sock"),

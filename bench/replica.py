@@ -33,7 +33,7 @@ import time
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH_DIR)
 import bench  # noqa: E402
-from bench import (BenchPostgres, Data, FcgiStack, harness, http_get, pair_path,  # noqa: E402
+from bench import (BenchPostgres, Data, FcgiStack, localstack, http_get, pair_path,  # noqa: E402
                    parse_wrk, run_wrk)
 
 APP = "bench-replica"
@@ -52,12 +52,12 @@ class Standby(BenchPostgres):
             import pwd
             pw = pwd.getpwnam(self.os_user)
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
-        p = harness._run_group([os.path.join(self.bindir, "pg_basebackup"), "-h",
+        p = localstack._run_group([os.path.join(self.bindir, "pg_basebackup"), "-h",
                                 primary.sockdir, "-p", str(primary.port), "-U", "postgres",
                                 "-D", self.data, "-X", "stream", "--no-sync"], 300,
                                self.os_user)
         if p.returncode != 0:
-            raise harness.HarnessError("pg_basebackup failed: %s" % p.stderr)
+            raise localstack.HarnessError("pg_basebackup failed: %s" % p.stderr)
         os.makedirs(self.sockdir, mode=0o700, exist_ok=True)
         if self.os_user:
             import pwd
@@ -86,7 +86,7 @@ def main(argv=None):
     ap.add_argument("--conns", type=int, default=64)
     ap.add_argument("--seconds", type=int, default=15)
     a = ap.parse_args(argv)
-    harness._exit_on_sigterm()
+    localstack._exit_on_sigterm()
     root = tempfile.mkdtemp(prefix="coursegen-replica-")
     os.chmod(root, 0o755)
     primary = standby = stack = None
@@ -96,8 +96,8 @@ def main(argv=None):
         with open(os.path.join(primary.data, "pg_hba.conf"), "a") as f:
             f.write("local replication postgres trust\n")
         primary.psql("SELECT pg_reload_conf()")
-        primary.apply_sql_dir(harness.SQL_DIR)
-        pw = primary.set_password(harness.SERVICE_ROLE)
+        primary.apply_sql_dir(localstack.SQL_DIR)
+        pw = primary.set_password(localstack.SERVICE_ROLE)
         data = Data(primary, a.courses, 10000, 1000, root)
         standby = Standby(os.path.join(root, "standby")).create_from(primary)
         rec = standby.psql("SELECT pg_is_in_recovery()").strip()
@@ -108,7 +108,7 @@ def main(argv=None):
             time.sleep(0.2)
         bench.log("standby up (in recovery: %s), replicating from the primary" % rec)
         dsn = ("postgresql://%s:%s@127.0.0.1:%d,127.0.0.1:%d/%s?target_session_attrs="
-               "prefer-standby&application_name=%s" % (harness.SERVICE_ROLE, pw, standby.port,
+               "prefer-standby&application_name=%s" % (localstack.SERVICE_ROLE, pw, standby.port,
                                                        primary.port, primary.dbname, APP))
         stack = FcgiStack("service-replica", os.path.join(root, "svc"),
                           os.path.join(bench.REPO, "src", "coursegen-status"),

@@ -3,8 +3,7 @@
 
 Not a test: the module that ./run serves (`python3 scripts/localstack.py serve`) and
 that every test suite imports to get the real stack (tests/e2e, tests/browser,
-tests/clients, tests/deb, tests/soak, bench/; tests/harness.py is its old name, kept
-as an alias). Stdlib only. Everything it starts listens on 127.0.0.1 or on unix
+tests/clients, tests/deb, tests/soak, bench/). Stdlib only. Everything it starts listens on 127.0.0.1 or on unix
 sockets inside its own directory, and is stopped by close()/stop(), by the context
 manager, or at interpreter exit (atexit, and SIGTERM is turned into a normal exit).
 

@@ -497,10 +497,6 @@ def media_type(resp):
     return resp.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-def wait_ttl(stack, extra=0.3):
-    time.sleep(cache_ttl(stack) + extra)
-
-
 class OwnStackCase(E2ECase):
     """A test class with a stack of its own (stack_kwargs), stopped after the class.
     Subclasses put fixtures in fixtures(stack) and should end with a test that calls
