@@ -1,17 +1,26 @@
 /* siphash.c - SipHash-2-4, 64- and 128-bit outputs. */
 #include "config.h"
 
+#include <string.h>
+
 #include "siphash.h"
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 
-static uint64_t
+static inline uint64_t
 le64(const unsigned char *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+#else
 	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
 	    (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
 	    (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
 	    (uint64_t)p[7] << 56;
+#endif
 }
 
 static void
@@ -27,25 +36,23 @@ struct sip {
 	uint64_t v0, v1, v2, v3;
 };
 
-static void
+#define SIPROUND(s) do {						\
+	(s).v0 += (s).v1; (s).v1 = ROTL((s).v1, 13); (s).v1 ^= (s).v0;	\
+	(s).v0 = ROTL((s).v0, 32);					\
+	(s).v2 += (s).v3; (s).v3 = ROTL((s).v3, 16); (s).v3 ^= (s).v2;	\
+	(s).v0 += (s).v3; (s).v3 = ROTL((s).v3, 21); (s).v3 ^= (s).v0;	\
+	(s).v2 += (s).v1; (s).v1 = ROTL((s).v1, 17); (s).v1 ^= (s).v2;	\
+	(s).v2 = ROTL((s).v2, 32);					\
+} while (0)
+
+static inline void
 rounds(struct sip *s, int n)
 {
-	while (n-- > 0) {
-		s->v0 += s->v1;
-		s->v1 = ROTL(s->v1, 13);
-		s->v1 ^= s->v0;
-		s->v0 = ROTL(s->v0, 32);
-		s->v2 += s->v3;
-		s->v3 = ROTL(s->v3, 16);
-		s->v3 ^= s->v2;
-		s->v0 += s->v3;
-		s->v3 = ROTL(s->v3, 21);
-		s->v3 ^= s->v0;
-		s->v2 += s->v1;
-		s->v1 = ROTL(s->v1, 17);
-		s->v1 ^= s->v2;
-		s->v2 = ROTL(s->v2, 32);
-	}
+	struct sip t = *s;
+
+	while (n-- > 0)
+		SIPROUND(t);
+	*s = t;
 }
 
 /* The compression of every message word, with the length byte last;
@@ -66,7 +73,8 @@ absorb(struct sip *s, const unsigned char key[SIPHASH_KEY_LEN],
 	for (i = 0; i + 8 <= n; i += 8) {
 		m = le64(p + i);
 		s->v3 ^= m;
-		rounds(s, 2);
+		SIPROUND(*s);
+		SIPROUND(*s);
 		s->v0 ^= m;
 	}
 	m = (uint64_t)n << 56;
