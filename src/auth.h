@@ -60,7 +60,8 @@ enum auth_err auth_verify(const struct auth_cfg *, const char *header,
  */
 struct auth_cache;
 
-/* A cache of `slots` entries; NULL when slots is 0 (off) or on ENOMEM. */
+/* A cache of `slots` entries under a random hash key; NULL when slots is
+ * 0 (off), on ENOMEM or when getrandom(2) fails. */
 struct auth_cache *auth_cache_new(size_t slots);
 void	 auth_cache_free(struct auth_cache *);
 /* auth_verify(), answering from the cache (which may be NULL) when it can;

@@ -383,22 +383,3 @@ out:
 	buf_free(&b);
 	return rc;
 }
-
-int
-keys_sha256(const void *data, size_t n, unsigned char out[KEYS_SHA256_LEN])
-{
-	/* Fetched and allocated once: a fetch and a context per call cost
-	 * more than the hash of a token. */
-	static EVP_MD		*md;
-	static EVP_MD_CTX	*ctx;
-	unsigned int		 len = 0;
-
-	if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
-		return -1;
-	if (ctx == NULL && (ctx = EVP_MD_CTX_new()) == NULL)
-		return -1;
-	return EVP_DigestInit_ex2(ctx, md, NULL) == 1 &&
-	    EVP_DigestUpdate(ctx, data, n) == 1 &&
-	    EVP_DigestFinal_ex(ctx, out, &len) == 1 &&
-	    len == KEYS_SHA256_LEN ? 0 : -1;
-}

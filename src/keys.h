@@ -53,9 +53,4 @@ int	 keyring_add_pem_file(struct keyring *, const char *kid,
 int	 keyring_add_jwks_file(struct keyring *, const char *path, char *err,
 	    size_t errlen);
 
-/* SHA-256 of n bytes into out; 0, or -1 when OpenSSL fails. */
-#define KEYS_SHA256_LEN 32
-int	 keys_sha256(const void *data, size_t n,
-	    unsigned char out[KEYS_SHA256_LEN]);
-
 #endif

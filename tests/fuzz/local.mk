@@ -32,7 +32,7 @@ FUZZ_SRC_COMMON = src/buf.c src/json.c src/uuid.c src/query.c src/isotime.c \
 fuzz_trpc_SRCS = $(FUZZ_SRC_COMMON) src/trpc.c src/http.c src/input.c
 fuzz_json_SRCS = $(FUZZ_SRC_COMMON) src/input.c
 fuzz_meta_SRCS = $(FUZZ_SRC_COMMON) src/meta.c src/genstate.c src/render.c
-fuzz_auth_SRCS = $(FUZZ_SRC_COMMON) src/auth.c src/keys.c
+fuzz_auth_SRCS = $(FUZZ_SRC_COMMON) src/auth.c src/keys.c src/siphash.c
 fuzz_notice_SRCS = $(FUZZ_SRC_COMMON) src/cache.c
 
 FUZZ_DIST = tests/fuzz/fuzz_common.h tests/fuzz/fuzz_trpc.c tests/fuzz/fuzz_json.c \
