@@ -15,6 +15,7 @@
 #include "b64url.h"
 #include "intparse.h"
 #include "json.h"
+#include "uuid.h"
 
 static const char *const err_names[AUTH__MAX] = {
 	"ok", "no authorization header", "not a bearer token",

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "acceptlang.h"
 #include "cache.h"
 #include "cors.h"
 #include "db.h"
@@ -20,6 +21,7 @@
 #include "ratelimit.h"
 #include "render.h"
 #include "service.h"
+#include "uuid.h"
 
 static const char MSG_UNAUTHORIZED[] = "Invalid or missing access token";
 static const char MSG_FORBIDDEN[] = "You do not have access to this course";

@@ -10,7 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "text.h"
+#include "intparse.h"
+#include "query.h"
 #include "trpc.h"
 
 static const struct trpc_code_info codes[TRPC__MAX] = {
