@@ -530,14 +530,19 @@ static const struct trpc_proc procedures[] = {
 static void
 count_call(const struct trpc_proc *proc, const struct trpc_result *r)
 {
-	metrics_call(proc == NULL ? MP_UNKNOWN : MP_GET_STATUS, r->ok, r->code);
+	enum metrics_proc p = proc == NULL ? MP_UNKNOWN : MP_GET_STATUS;
+
+	if (r->ok)
+		metrics_call_ok(p);
+	else
+		metrics_call_failed(p, r->code);
 }
 
 /* Count a request refused before any call (trpc_endpoint.on_refusal). */
 static void
 count_refusal(enum trpc_code code)
 {
-	metrics_call(MP_NONE, false, code);
+	metrics_call_failed(MP_NONE, code);
 }
 
 int
