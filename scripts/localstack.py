@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""localstack.py: the local stack, a throwaway PostgreSQL + spawn-fcgi workers + nginx.
+"""localstack.py: the local stack, a throwaway PostgreSQL + the service's workers (its
+own pool, or spawn-fcgi: see Service) + nginx.
 
 Not a test: the module that ./run serves (`python3 scripts/localstack.py serve`) and
 that every test suite imports to get the real stack (tests/e2e, tests/browser,

@@ -21,9 +21,10 @@
 --
 -- Every call sets courses.updated_at = now() (reported as lastUpdatedAt) and returns
 -- the new generation_metadata. Keys written (the ones coursegen-status reads, see
--- README): last_phase and duration_ms.<phase> together, so both signals of NOTES 4
--- always name the same phase; batch_count, total_batches, model_used
--- {"<phase>": model}, quality_scores.overall, total_lessons, total_sections,
+-- README): last_phase and duration_ms.<phase> together, so both signals of the
+-- phase (doc/decisions.md, D4) always name the same phase; batch_count,
+-- total_batches, model_used {"<phase>": model}, quality_scores.overall,
+-- total_lessons, total_sections,
 -- cost_usd, duration_ms.total, last_progress, error_message, retryable, and
 -- started_at: when generation_start ran, which the service reports as startedAt (it
 -- falls back to created_at when the key is absent). The platform's columns other than
@@ -171,8 +172,8 @@ END
 $$;
 
 -- The progress coursegen-status shows for a generating course with this metadata,
--- rounded as it rounds (NOTES 1): metadata 0, sections 10 + 70 * done / total,
--- validation 87.5 -> 88, saving 97.5 -> 98. Used to keep last_progress on failure.
+-- rounded as it rounds (doc/decisions.md, D1): metadata 0, sections
+-- 10 + 70 * done / total, validation 87.5 -> 88, saving 97.5 -> 98. Used to keep last_progress on failure.
 CREATE OR REPLACE FUNCTION coursegen.generation_shown_progress(p_meta jsonb)
 RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -240,7 +241,7 @@ $$;
 -- duration_ms (always an object) with the running phase's time so far: p_ms, else
 -- the ms since phase_started_at, else (no valid phase_started_at) the phase's
 -- duration as recorded; at least 1 so that a phase that was entered always counts
--- in NOTES 4. Unchanged when last_phase is not a phase.
+-- in doc/decisions.md, D4. Unchanged when last_phase is not a phase.
 CREATE OR REPLACE FUNCTION coursegen.generation__close_phase(p_meta jsonb, p_ms bigint)
 RETURNS jsonb
 LANGUAGE sql STABLE
@@ -403,7 +404,7 @@ BEGIN
     m := m || pg_catalog.jsonb_build_object('last_phase', p_phase, 'batch_count', done,
                                             'total_batches', total);
     -- The running phase's duration so far (> 0), so that duration_ms agrees with
-    -- last_phase (NOTES 4).
+    -- last_phase (doc/decisions.md, D4).
     m := m || pg_catalog.jsonb_build_object('duration_ms',
                                             coursegen.generation__close_phase(m, p_phase_ms));
     IF p_model IS NOT NULL THEN

@@ -17,6 +17,7 @@
 #include "intparse.h"
 #include "json.h"
 #include "siphash.h"
+#include "uuid.h"
 
 static const char *const err_names[AUTH__MAX] = {
 	"ok", "no authorization header", "not a bearer token",

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "uuid.h"
 
 struct cache_member {
 	char	 user[UUID_STRLEN + 1];

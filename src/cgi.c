@@ -7,8 +7,8 @@
 
 #include "cgi.h"
 #include "http.h"
+#include "intparse.h"
 #include "service.h"
-#include "text.h"
 
 /* stdin, and how much of the body has been read from it. */
 struct cgi_in {

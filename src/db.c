@@ -17,6 +17,7 @@
 #include "intparse.h"
 #include "log.h"
 #include "metrics.h"
+#include "uuid.h"
 
 #define STMT_NAME "coursegen_status"
 

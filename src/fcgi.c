@@ -65,7 +65,7 @@ serve_one(struct service *svc, FCGX_Request *r, struct http_resp *resp,
 {
 	struct http_req req;
 
-	metrics_busy(true);
+	metrics_worker_busy();
 	http_req_init(&req, r->envp, fcgi_read, r->in);
 
 	service_handle(svc, &req, resp);
@@ -75,7 +75,7 @@ serve_one(struct service *svc, FCGX_Request *r, struct http_resp *resp,
 		(void)FCGX_PutStr(out->data, (int)out->len, r->out);
 	/* Before the answer leaves (finish flushes it): a client's next
 	 * request must not find this worker still counted as busy. */
-	metrics_busy(false);
+	metrics_worker_idle();
 	fcgi_finish(r);
 }
 

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "input.h"
+#include "uuid.h"
 
 /* {"code":"invalid_type","expected":E,"received":R,"path":[..],"message":M} */
 static void

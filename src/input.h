@@ -6,7 +6,7 @@
 
 #include "buf.h"
 #include "json.h"
-#include "text.h"
+#include "uuid.h"
 
 /*
  * Validate the input of generation.getStatus exactly as zod 3 would.

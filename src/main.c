@@ -16,11 +16,11 @@
 
 #include "cgi.h"
 #include "fcgi.h"
+#include "intparse.h"
 #include "log.h"
 #include "master.h"
 #include "service.h"
 #include "settings.h"
-#include "text.h"
 
 /*
  * Exit statuses, as coursegen-status(8) documents them (EXIT STATUS) and

@@ -180,11 +180,16 @@ drop_privileges(const struct runas *ra)
 	return true;
 }
 
-/* The child after fork(): never returns. A worker on trial (`trial`)
+enum spawn_kind {
+	SPAWN_SERVING,		/* a worker of the running generation */
+	SPAWN_TRIAL		/* a worker of a reload on trial */
+};
+
+/* The child after fork(): never returns. A worker on trial (SPAWN_TRIAL)
  * reports on the ready pipe before it serves. */
 static void
 worker_main(const struct settings *set, int fd, const struct runas *ra,
-    pid_t master, const sigset_t *mask, bool trial)
+    pid_t master, const sigset_t *mask, enum spawn_kind kind)
 {
 	sigset_t	 hold;
 	int		 ready_fd = -1;
@@ -193,7 +198,7 @@ worker_main(const struct settings *set, int fd, const struct runas *ra,
 	close(wake_pipe[1]);
 	wake_pipe[0] = wake_pipe[1] = -1;
 	close(ready_pipe[0]);
-	if (trial)
+	if (kind == SPAWN_TRIAL)
 		ready_fd = ready_pipe[1];
 	else
 		close(ready_pipe[1]);
@@ -525,7 +530,7 @@ now_s(void)
 
 static void
 spawn(struct master *m, const struct settings *set, const struct runas *ra,
-    unsigned gen, bool trial)
+    unsigned gen, enum spawn_kind kind)
 {
 	sigset_t	 all, old;
 	pid_t		 pid;
@@ -547,14 +552,14 @@ spawn(struct master *m, const struct settings *set, const struct runas *ra,
 	}
 	if (pid == 0) {
 		metrics_slot_use(slot);
-		worker_main(set, m->fd, ra, m->self, &old, trial);
+		worker_main(set, m->fd, ra, m->self, &old, kind);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	metrics_slot_set(slot, (long)pid);
 	m->kids[m->nkids].pid = pid;
 	m->kids[m->nkids].gen = gen;
 	m->kids[m->nkids].stopping = false;
-	m->kids[m->nkids].trial = trial;
+	m->kids[m->nkids].trial = kind == SPAWN_TRIAL;
 	m->kids[m->nkids].ready = false;
 	m->kids[m->nkids].slot = slot;
 	m->nkids++;
@@ -580,7 +585,7 @@ fill(struct master *m)
 	if (m->state != M_RUNNING || now_s() < m->brake_until)
 		return;
 	while (have < (size_t)m->set->workers && m->nkids < MAX_CHILDREN) {
-		spawn(m, m->set, &m->ra, m->gen, false);
+		spawn(m, m->set, &m->ra, m->gen, SPAWN_SERVING);
 		have++;
 	}
 }
@@ -627,7 +632,7 @@ trial_abort(struct master *m, const char *why)
 	log_msg(LOG_LVL_ERROR, "reload refused: %s; the %zu current workers "
 	    "keep serving with the previous settings", why,
 	    current_workers(m));
-	metrics_reload(false);
+	metrics_reload_refused();
 	settings_free(m->trial_set);
 	free(m->trial_set);
 	m->trial_set = NULL;
@@ -666,7 +671,7 @@ trial_commit(struct master *m)
 			m->kids[i].stopping = true;
 			kill(m->kids[i].pid, SIGQUIT);
 		}
-	metrics_reload(true);
+	metrics_reload_done();
 	log_msg(LOG_LVL_INFO, "configuration reloaded; %lld new workers "
 	    "ready%s%s", ns->workers, m->ra.drop ? " as " : "",
 	    m->ra.drop ? m->ra.name : "");
@@ -917,13 +922,13 @@ reload(struct master *m)
 	    "ones serve until every new one has reached the database",
 	    ns->workers);
 	for (i = 0; i < (size_t)ns->workers; i++)
-		spawn(m, ns, &nra, m->trial_gen, true);
+		spawn(m, ns, &nra, m->trial_gen, SPAWN_TRIAL);
 	return;
 nomem:
 	log_msg(LOG_LVL_ERROR, "reload: out of memory; keeping the current "
 	    "workers");
 refuse:
-	metrics_reload(false);
+	metrics_reload_refused();
 	settings_free(ns);
 	free(ns);
 }

@@ -72,11 +72,25 @@ metrics_init(enum metrics_memory mem)
 #define ADD(x, n) __atomic_add_fetch(&(x), (n), __ATOMIC_RELAXED)
 #define GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
-void
-metrics_call(enum metrics_proc p, bool ok, enum trpc_code c)
+/* calls[p][TRPC__MAX] counts the answered calls, calls[p][c] the failed. */
+static void
+count_call(enum metrics_proc p, enum trpc_code c)
 {
 	if (m != NULL && p < MP__MAX && c <= TRPC__MAX)
-		ADD(m->calls[p][ok ? TRPC__MAX : c], 1);
+		ADD(m->calls[p][c], 1);
+}
+
+void
+metrics_call_ok(enum metrics_proc p)
+{
+	count_call(p, TRPC__MAX);
+}
+
+void
+metrics_call_failed(enum metrics_proc p, enum trpc_code c)
+{
+	if (c < TRPC__MAX)
+		count_call(p, c);
 }
 
 void
@@ -340,19 +354,39 @@ metrics_slot_release(int slot)
 	}
 }
 
-void
-metrics_busy(bool busy)
+static void
+set_busy(int busy)
 {
 	if (m != NULL && my_slot >= 0)
-		__atomic_store_n(&m->slots[my_slot].busy, busy ? 1 : 0,
+		__atomic_store_n(&m->slots[my_slot].busy, busy,
 		    __ATOMIC_RELAXED);
 }
 
 void
-metrics_reload(bool ok)
+metrics_worker_busy(void)
+{
+	set_busy(1);
+}
+
+void
+metrics_worker_idle(void)
+{
+	set_busy(0);
+}
+
+/* reloads[1] counts the reloads that went through, reloads[0] the refused. */
+void
+metrics_reload_done(void)
 {
 	if (m != NULL)
-		ADD(m->reloads[ok], 1);
+		ADD(m->reloads[1], 1);
+}
+
+void
+metrics_reload_refused(void)
+{
+	if (m != NULL)
+		ADD(m->reloads[0], 1);
 }
 
 static void

@@ -52,8 +52,9 @@ enum metrics_memory {
  */
 int	 metrics_init(enum metrics_memory);
 
-/* One call's outcome: ok, or the error code. */
-void	 metrics_call(enum metrics_proc, bool ok, enum trpc_code);
+/* One call's outcome: answered, or failed with the error code. */
+void	 metrics_call_ok(enum metrics_proc);
+void	 metrics_call_failed(enum metrics_proc, enum trpc_code);
 /* One request's time, in microseconds. */
 void	 metrics_latency(uint64_t us);
 void	 metrics_db_reconnect(void);
@@ -101,9 +102,11 @@ int	 metrics_slot_reserve(void);		/* -1: none free */
 void	 metrics_slot_set(int slot, long pid);
 void	 metrics_slot_use(int slot);		/* in the child */
 void	 metrics_slot_release(int slot);
-void	 metrics_busy(bool);
+void	 metrics_worker_busy(void);
+void	 metrics_worker_idle(void);
 /* A reload that went through, or was refused (the old workers stayed). */
-void	 metrics_reload(bool ok);
+void	 metrics_reload_done(void);
+void	 metrics_reload_refused(void);
 /* The human status page (text/plain): version, start, workers, requests. */
 void	 metrics_render_status(struct buf *out);
 

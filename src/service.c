@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "acceptlang.h"
 #include "cache.h"
 #include "cors.h"
 #include "db.h"
@@ -20,6 +21,7 @@
 #include "ratelimit.h"
 #include "render.h"
 #include "service.h"
+#include "uuid.h"
 
 static const char MSG_UNAUTHORIZED[] = "Invalid or missing access token";
 static const char MSG_FORBIDDEN[] = "You do not have access to this course";
@@ -528,14 +530,19 @@ static const struct trpc_proc procedures[] = {
 static void
 count_call(const struct trpc_proc *proc, const struct trpc_result *r)
 {
-	metrics_call(proc == NULL ? MP_UNKNOWN : MP_GET_STATUS, r->ok, r->code);
+	enum metrics_proc p = proc == NULL ? MP_UNKNOWN : MP_GET_STATUS;
+
+	if (r->ok)
+		metrics_call_ok(p);
+	else
+		metrics_call_failed(p, r->code);
 }
 
 /* Count a request refused before any call (trpc_endpoint.on_refusal). */
 static void
 count_refusal(enum trpc_code code)
 {
-	metrics_call(MP_NONE, false, code);
+	metrics_call_failed(MP_NONE, code);
 }
 
 int

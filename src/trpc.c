@@ -10,7 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "text.h"
+#include "intparse.h"
+#include "query.h"
 #include "trpc.h"
 
 static const struct trpc_code_info codes[TRPC__MAX] = {
@@ -94,10 +95,17 @@ error_shape(struct buf *b, enum trpc_code c, const char *msg, size_t msglen,
  * {"error":SHAPE}, or with superjson {"error":{"json":SHAPE}}: a superjson
  * server serialises the error shape (README, "superjson").
  */
+enum wrap {
+	WRAP_BARE,		/* the shape as is */
+	WRAP_SUPERJSON		/* inside superjson's {"json":...} */
+};
+
 static void
-write_error(struct buf *b, bool sj, enum trpc_code c, const char *msg,
+write_error(struct buf *b, enum wrap w, enum trpc_code c, const char *msg,
     size_t msglen, const char *path, size_t pathlen)
 {
+	bool sj = w == WRAP_SUPERJSON;
+
 	buf_puts(b, sj ? "{\"error\":{\"json\":" : "{\"error\":");
 	error_shape(b, c, msg, msglen, path, pathlen);
 	buf_puts(b, sj ? "}}" : "}");
@@ -107,7 +115,7 @@ void
 trpc_write_error(struct buf *b, enum trpc_code c, const char *msg,
     size_t msglen, const char *path, size_t pathlen)
 {
-	write_error(b, false, c, msg, msglen, path, pathlen);
+	write_error(b, WRAP_BARE, c, msg, msglen, path, pathlen);
 }
 
 bool
@@ -168,7 +176,7 @@ struct treq {
 	bool		 method_ok;	/* GET or POST; else each call is a 405 */
 	bool		 batch;
 	bool		 stream;
-	bool		 sj;		/* superjson transformer */
+	enum wrap	 wrap;		/* superjson transformer or not */
 	struct qs_params qp;
 	const char	*path;		/* procedure part of the URL path, */
 	size_t		 pathlen;	/* in the request's */
@@ -182,11 +190,16 @@ struct treq {
 	char		 msg[160];	/* a refusal's message naming the request */
 };
 
+enum body {
+	BODY_NONE,
+	BODY_JSON
+};
+
 static void
 standard_headers(const struct trpc_endpoint *ep, struct http_resp *resp,
-    bool json)
+    enum body body)
 {
-	if (json)
+	if (body == BODY_JSON)
 		http_resp_header(resp, "Content-Type", "application/json");
 	http_resp_header(resp, "Vary", ep->vary != NULL ? ep->vary :
 	    "trpc-accept, accept");
@@ -195,10 +208,16 @@ standard_headers(const struct trpc_endpoint *ep, struct http_resp *resp,
 }
 
 /* Case-insensitive check that a media-type header names `type`
- * (parameters after ';' allowed), within a comma-separated list if list. */
+ * (parameters after ';' allowed), alone or in a comma-separated list. */
+enum media_types {
+	MT_ONE,			/* Content-Type: one type */
+	MT_LIST			/* Accept: a list */
+};
+
 static bool
-media_type_is(const char *h, const char *type, bool list)
+media_type_is(const char *h, const char *type, enum media_types how)
 {
+	bool list = how == MT_LIST;
 	size_t tl = strlen(type);
 
 	if (h == NULL)
@@ -238,9 +257,9 @@ write_refusal(struct http_resp *resp, const struct treq *t,
     const struct refusal *why)
 {
 	http_resp_reset(resp);
-	standard_headers(t->ep, resp, true);
+	standard_headers(t->ep, resp, BODY_JSON);
 	resp->status = trpc_code_info(why->code)->http;
-	write_error(&resp->body, t->sj, why->code, why->msg, strlen(why->msg),
+	write_error(&resp->body, t->wrap, why->code, why->msg, strlen(why->msg),
 	    NULL, 0);
 }
 
@@ -400,7 +419,7 @@ call_input(const struct treq *t, size_t i)
 	}
 	root = jdoc_root(t->doc);
 	if (!t->batch) {
-		in.value = t->sj ? sj_unwrap(root) : root;
+		in.value = t->wrap == WRAP_SUPERJSON ? sj_unwrap(root) : root;
 		return in;
 	}
 	if (jref_type(root) != JT_OBJECT) {
@@ -409,23 +428,26 @@ call_input(const struct treq *t, size_t i)
 	}
 	snprintf(key, sizeof(key), "%zu", i);
 	in.value = jref_get(root, key);
-	if (t->sj && in.value.present)
+	if (t->wrap == WRAP_SUPERJSON && in.value.present)
 		in.value = sj_unwrap(in.value);
 	return in;
 }
 
-/* One call's envelope; sj wraps data and error as superjson does. */
+/* One call's envelope; WRAP_SUPERJSON wraps data and error as superjson
+ * does. */
 static void
-write_result(struct buf *b, bool sj, const struct trpc_result *r,
+write_result(struct buf *b, enum wrap w, const struct trpc_result *r,
     const struct call *c)
 {
+	bool sj = w == WRAP_SUPERJSON;
+
 	if (r->ok) {
 		buf_puts(b, sj ? "{\"result\":{\"data\":{\"json\":" :
 		    "{\"result\":{\"data\":");
 		buf_append(b, r->data.data, r->data.len);
 		buf_puts(b, sj ? "}}}" : "}}");
 	} else
-		write_error(b, sj, r->code, buf_cstr((struct buf *)&r->msg),
+		write_error(b, w, r->code, buf_cstr((struct buf *)&r->msg),
 		    r->msg.len, c->path, c->pathlen);
 }
 
@@ -445,8 +467,8 @@ parse_request(struct treq *t, const struct trpc_proc *procs, size_t nprocs,
 	bool		 post;
 
 	why->code = TRPC_BAD_REQUEST;
-	t->stream = media_type_is(req->trpc_accept, "application/jsonl", false) ||
-	    media_type_is(req->accept, "application/jsonl", true);
+	t->stream = media_type_is(req->trpc_accept, "application/jsonl", MT_ONE) ||
+	    media_type_is(req->accept, "application/jsonl", MT_LIST);
 	if (qslen > lim->max_query) {
 		why->msg = "Query string exceeds the maximum length";
 		return false;
@@ -497,7 +519,7 @@ parse_request(struct treq *t, const struct trpc_proc *procs, size_t nprocs,
 			return false;
 		}
 		if (!media_type_is(req->content_type, "application/json",
-		    false)) {
+		    MT_ONE)) {
 			/* tRPC's own message, without the closing quote. */
 			snprintf(t->msg, sizeof(t->msg),
 			    "Unsupported content-type \"%.128s",
@@ -575,13 +597,14 @@ write_jsonl(struct buf *b, const struct treq *t, const struct trpc_result *res)
 {
 	size_t	 i;
 
-	buf_puts(b, t->sj ? "{\"json\":{" : "{");
+	buf_puts(b, t->wrap == WRAP_SUPERJSON ? "{\"json\":{" : "{");
 	for (i = 0; i < t->ncalls; i++) {
 		buf_printf(b, "%s\"%zu\":[[", i ? "," : "", i);
-		write_result(b, false, &res[i], &t->calls[i]);
+		/* The line wraps the results once, not each. */
+		write_result(b, WRAP_BARE, &res[i], &t->calls[i]);
 		buf_puts(b, "]]");
 	}
-	buf_puts(b, t->sj ? "}}\n" : "}\n");
+	buf_puts(b, t->wrap == WRAP_SUPERJSON ? "}}\n" : "}\n");
 }
 
 /* The write step: status, headers and the envelopes of the calls. False
@@ -598,7 +621,7 @@ write_calls(struct http_resp *resp, const struct treq *t,
 			http_resp_header(resp, "Allow", "GET, POST");
 			break;
 		}
-	standard_headers(t->ep, resp, true);
+	standard_headers(t->ep, resp, BODY_JSON);
 	if (t->stream) {
 		resp->status = 200;
 		write_jsonl(&resp->body, t, res);
@@ -608,12 +631,12 @@ write_calls(struct http_resp *resp, const struct treq *t,
 		for (i = 0; i < t->ncalls; i++) {
 			if (i > 0)
 				buf_putc(&resp->body, ',');
-			write_result(&resp->body, t->sj, &res[i], &t->calls[i]);
+			write_result(&resp->body, t->wrap, &res[i], &t->calls[i]);
 		}
 		buf_putc(&resp->body, ']');
 	} else {
 		resp->status = result_status(&res[0]);
-		write_result(&resp->body, t->sj, &res[0], &t->calls[0]);
+		write_result(&resp->body, t->wrap, &res[0], &t->calls[0]);
 	}
 	return buf_ok(&resp->body) && buf_ok(&resp->headers);
 }
@@ -630,7 +653,7 @@ trpc_handle(const struct trpc_endpoint *ep, const struct trpc_proc *procs,
 
 	memset(&t, 0, sizeof(t));
 	t.ep = ep;
-	t.sj = ep->superjson;
+	t.wrap = ep->superjson ? WRAP_SUPERJSON : WRAP_BARE;
 	t.method = req->method ? req->method : "GET";
 	buf_init(&t.raw_input);
 	qs_params_init(&t.qp);
@@ -639,7 +662,7 @@ trpc_handle(const struct trpc_endpoint *ep, const struct trpc_proc *procs,
 	if (strcmp(t.method, "HEAD") == 0) {
 		/* tRPC answers HEAD with an empty 204 (lambda warm-up). */
 		resp->status = 204;
-		standard_headers(ep, resp, false);
+		standard_headers(ep, resp, BODY_NONE);
 		goto out;
 	}
 	if (!parse_request(&t, procs, nprocs, req, &why))

@@ -315,12 +315,6 @@ def shared():
     return _SHARED
 
 
-def cache_ttl(stack):
-    """The stack's CACHE_TTL_MS in seconds (default 1 s)."""
-    value = getattr(stack, "extra_env", {}).get("CACHE_TTL_MS")
-    return (int(value) if value is not None else 1000) / 1000.0
-
-
 def secrets_of(stack):
     """Strings that must never appear in the service log of `stack`."""
     out = {"JWT secret": stack.secret}

@@ -16,7 +16,7 @@
 #include "buf.h"
 #include "input.h"
 #include "json.h"
-#include "text.h"
+#include "uuid.h"
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -28,8 +28,8 @@
 #include "http.h"
 #include "input.h"
 #include "json.h"
-#include "text.h"
 #include "trpc.h"
+#include "uuid.h"
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

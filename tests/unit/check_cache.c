@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "uuid.h"
 
 #define SUITE_NAME "cache"
 #include "check_main.h"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "input.h"
+#include "uuid.h"
 
 #define SUITE_NAME "input"
 #include "check_main.h"

@@ -5,9 +5,9 @@
 // implemented the ordinary tRPC way, with the same SQL as the C service
 // (src/db.c, db_status_query) as a named prepared statement, a pg.Pool of
 // the same size as the C service's worker count, HS256 tokens verified with
-// jose, and the same state machine (README "The ETA", NOTES 1-17), so that
-// the answers are byte for byte those of the service for the benchmark's
-// data (bench/run checks a sample before measuring).
+// jose, and the same state machine (README "The ETA", doc/decisions.md,
+// D1-D17), so that the answers are byte for byte those of the service for
+// the benchmark's data (bench/run checks a sample before measuring).
 //
 // Environment: DATABASE_URL, JWT_SECRET (required); PORT (8090), HOST
 // (127.0.0.1), POOL_SIZE (4), JWT_LEEWAY (30).
