@@ -49,7 +49,7 @@ input_getstatus(struct jref input, char course_id[UUID_STRLEN + 1],
 	const char	*s;
 	size_t		 n;
 
-	jw_init(&w, msg, true);
+	jw_init(&w, msg, JW_PRETTY);
 	if (jref_type(input) != JT_OBJECT) {
 		jw_arr_open(&w);
 		issue_invalid_type(&w, "object", input, NULL);

@@ -633,11 +633,11 @@ json_append_string(struct buf *b, const char *s, size_t n)
 }
 
 void
-jw_init(struct jw *w, struct buf *b, bool pretty)
+jw_init(struct jw *w, struct buf *b, enum jw_style style)
 {
 	memset(w, 0, sizeof(*w));
 	w->b = b;
-	w->pretty = pretty;
+	w->pretty = style == JW_PRETTY;
 }
 
 static void

@@ -84,7 +84,13 @@ struct jw {
 	bool		 has_items[JW_MAX_DEPTH];
 };
 
-void	 jw_init(struct jw *, struct buf *, bool pretty);
+/* How jw writes: compact (the wire) or pretty (indented, for people). */
+enum jw_style {
+	JW_COMPACT,
+	JW_PRETTY
+};
+
+void	 jw_init(struct jw *, struct buf *, enum jw_style);
 void	 jw_obj_open(struct jw *);
 void	 jw_obj_close(struct jw *);
 void	 jw_arr_open(struct jw *);

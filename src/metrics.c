@@ -138,10 +138,10 @@ metrics_restart(enum metrics_restart r)
 }
 
 void
-metrics_ratelimit(enum rl_kind k, bool limited)
+metrics_ratelimit(enum rl_kind k, enum rl_verdict v)
 {
 	if (m != NULL && k < RL__MAX)
-		ADD(m->ratelimit[k][limited], 1);
+		ADD(m->ratelimit[k][v == RL_LIMIT], 1);
 }
 
 void

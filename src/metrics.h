@@ -71,7 +71,7 @@ enum metrics_lookup {
 void	 metrics_cache(enum metrics_cache_of, enum metrics_lookup);
 void	 metrics_restart(enum metrics_restart);
 /* One call checked by the rate limiter; a table entry given up. */
-void	 metrics_ratelimit(enum rl_kind, bool limited);
+void	 metrics_ratelimit(enum rl_kind, enum rl_verdict);
 void	 metrics_ratelimit_evict(bool active);
 /* One CORS preflight answered (204) or refused (403). */
 void	 metrics_cors_preflight(bool allowed);

@@ -47,7 +47,7 @@ render_status(const char *course_id, const struct gen_state *st,
 		return false;
 	gen_message(st, lang, msg, sizeof(msg));
 
-	jw_init(&w, out, false);
+	jw_init(&w, out, JW_COMPACT);
 	jw_obj_open(&w);
 	jw_key(&w, "courseId");
 	jw_str(&w, course_id);

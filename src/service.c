@@ -351,7 +351,7 @@ rate_check(struct reqctx *ctx, struct trpc_result *out)
 	int			 evicted;
 
 	if (ctx->unverified > 0) {
-		metrics_ratelimit(RL_ADDRESS, true);
+		metrics_ratelimit(RL_ADDRESS, RL_LIMIT);
 		metrics_ratelimit_unverified();
 		wait = ctx->unverified;
 		goto limited;
@@ -376,7 +376,7 @@ rate_check(struct reqctx *ctx, struct trpc_result *out)
 		metrics_ratelimit_evict(evicted == 2);
 	if (v == RL_OFF)
 		return true;
-	metrics_ratelimit(kind, v == RL_LIMIT);
+	metrics_ratelimit(kind, v);
 	if (v == RL_ALLOW)
 		return true;
 limited:

@@ -71,7 +71,7 @@ error_shape(struct buf *b, enum trpc_code c, const char *msg, size_t msglen,
 	const struct trpc_code_info	*ci = trpc_code_info(c);
 	struct jw			 w;
 
-	jw_init(&w, b, false);
+	jw_init(&w, b, JW_COMPACT);
 	jw_obj_open(&w);
 	jw_key(&w, "message");
 	jw_strn(&w, msg, msglen);

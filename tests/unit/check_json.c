@@ -195,7 +195,7 @@ START_TEST(test_writer_pretty)
 	struct jw	 w;
 
 	buf_init(&b);
-	jw_init(&w, &b, true);
+	jw_init(&w, &b, JW_PRETTY);
 	jw_arr_open(&w);
 	jw_obj_open(&w);
 	jw_key(&w, "code");
@@ -227,7 +227,7 @@ START_TEST(test_writer_compact)
 	struct jw	 w;
 
 	buf_init(&b);
-	jw_init(&w, &b, false);
+	jw_init(&w, &b, JW_COMPACT);
 	jw_obj_open(&w);
 	jw_key(&w, "a");
 	jw_null(&w);
@@ -260,7 +260,7 @@ START_TEST(test_writer_int)
 	struct jw	 w;
 
 	buf_init(&b);
-	jw_init(&w, &b, false);
+	jw_init(&w, &b, JW_COMPACT);
 	jw_int(&w, int_cases[_i].v);
 	ck_assert(buf_ok(&b));
 	ck_assert_str_eq(buf_cstr(&b), int_cases[_i].out);
