@@ -966,7 +966,7 @@ def build_stacks(a, root, pg, data, names):
                                      svc_env("bench-2pools"), a.workers, pools=2,
                                      nginx_workers=a.nginx_workers, appname="bench-2pools")
         elif name == "service-pgbouncer":
-            bouncer = PgBouncer(os.path.join(root, "pgbouncer"), pg, pool=a.workers)
+            bouncer = localstack.PgBouncer(os.path.join(root, "pgbouncer"), pg, pool=a.workers)
             stacks["_pgbouncer"] = bouncer
             url = bouncer.dsn(pg.passwords[localstack.SERVICE_ROLE])
             st = FcgiStack(name, os.path.join(root, name), binary,
@@ -998,58 +998,6 @@ def build_stacks(a, root, pg, data, names):
         else:
             raise SystemExit("unknown stack %r" % name)
     return stacks
-
-
-class PgBouncer:
-    """Debian's pgbouncer in transaction mode in front of the cluster, on a unix socket
-    directory and 127.0.0.1."""
-
-    def __init__(self, root, pg, pool):
-        exe = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-        if not os.access(exe, os.X_OK):
-            raise HarnessError("pgbouncer not installed (apt-get install pgbouncer)")
-        os.makedirs(root, exist_ok=True)
-        os.chmod(root, 0o777)
-        self.root, self.pg = root, pg
-        self.port = free_port()
-        pw = pg.passwords[localstack.SERVICE_ROLE]
-        users = os.path.join(root, "users.txt")
-        with open(users, "w") as f:
-            f.write('"%s" "%s"\n' % (localstack.SERVICE_ROLE, pw))
-        ini = os.path.join(root, "pgbouncer.ini")
-        with open(ini, "w") as f:
-            f.write("[databases]\n%s = host=127.0.0.1 port=%d dbname=%s\n"
-                    "[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n"
-                    "unix_socket_dir =\nauth_type = scram-sha-256\nauth_file = %s\n"
-                    "pool_mode = transaction\ndefault_pool_size = %d\nmax_client_conn = 1000\n"
-                    "logfile = %s/pgbouncer.log\npidfile = %s/pgbouncer.pid\n"
-                    "ignore_startup_parameters = extra_float_digits,options,application_name\n"
-                    % (pg.dbname, pg.port, pg.dbname, self.port, users, pool, root, root))
-        cmd = [exe, ini]
-        kw = {}
-        if os.geteuid() == 0:
-            cmd = [exe, "-u", "postgres", ini]
-            os.chmod(users, 0o644)
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(root, "stderr.log"), "ab"),
-                                     start_new_session=True, **kw)
-        deadline = time.monotonic() + 10
-        while not port_open(self.port):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise HarnessError("pgbouncer did not start:\n" + localstack.tail(
-                    os.path.join(root, "pgbouncer.log")) + localstack.tail(
-                    os.path.join(root, "stderr.log")))
-            time.sleep(0.05)
-
-    def dsn(self, pw):
-        return "postgresql://%s:%s@127.0.0.1:%d/%s" % (localstack.SERVICE_ROLE, pw, self.port,
-                                                      self.pg.dbname)
-
-    def pids(self):
-        return [self.proc.pid] if self.proc and self.proc.poll() is None else []
-
-    def stop(self):
-        stop_process(self.proc)
 
 
 def main(argv=None):

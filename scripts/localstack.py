@@ -1131,7 +1131,8 @@ class Simulator:
 
 class PgBouncer:
     """Debian's pgbouncer in transaction mode in front of a Postgres (for the service
-    role, whose password must be set), on 127.0.0.1; stop() ends it."""
+    role, whose password must be set), on 127.0.0.1, `pool` server connections per
+    pool; stop() ends it. The one starter of the tests and the benchmark."""
 
     def __init__(self, root, pg, pool=4):
         exe = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
@@ -1177,6 +1178,10 @@ class PgBouncer:
         pw = pw or self.pg.passwords[SERVICE_ROLE]
         return "postgresql://%s:%s@127.0.0.1:%d/%s" % (SERVICE_ROLE, pw, self.port,
                                                       self.pg.dbname)
+
+    def psql(self, sql):
+        """Run sql as another client of the pool (the service's role and database)."""
+        return run_psql(["-d", self.dsn()], sql).strip()
 
     def pids(self):
         return [self.proc.pid] if self.proc and self.proc.poll() is None else []

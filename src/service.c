@@ -10,6 +10,7 @@
 
 #include "acceptlang.h"
 #include "cache.h"
+#include "clock.h"
 #include "cors.h"
 #include "db.h"
 #include "input.h"
@@ -47,30 +48,6 @@ struct reqctx {
 	long long		 unverified;
 	bool			 refused_taken;	/* from refused_key's bucket */
 };
-
-static int64_t
-monotonic_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t
-monotonic_ms(void)
-{
-	return monotonic_us() / 1000;
-}
-
-static int64_t
-realtime_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* One change notification: forget what it names. */
 static void
@@ -181,7 +158,7 @@ serve_cached(struct service *svc, const struct cache_course *e,
 		buf_append(&out->data, e->data, e->len);
 		return;
 	}
-	el = realtime_ms() + svc->clock_offset_ms - e->eta.created_ms;
+	el = clock_real_ms() + svc->clock_offset_ms - e->eta.created_ms;
 	eta = gen_eta_seconds(e->eta.progress,
 	    (double)(el > 0 ? el : 0) / 1000.0);
 	do
@@ -202,7 +179,7 @@ try_cache(struct reqctx *ctx, const char *course, struct trpc_result *out)
 {
 	const struct cache_course	*e;
 	const char			*user = ctx->id.user_id;
-	int64_t				 now = monotonic_ms();
+	int64_t				 now = clock_mono_ms();
 	int				 m;
 
 	if ((e = cache_course_get(ctx->svc->cache, course, (int)ctx->lang,
@@ -358,7 +335,7 @@ rate_check(struct reqctx *ctx, struct trpc_result *out)
 	}
 	if (set->rate_limit <= 0)
 		return true;
-	now = monotonic_us() * 1000;
+	now = clock_mono_us() * 1000;
 	if (kind == RL_ADDRESS && verify_spent(ctx->auth) &&
 	    !ctx->refused_taken) {
 		/* A verify spent on a refused token (once per request). */
@@ -414,7 +391,7 @@ authenticate(struct reqctx *ctx)
 			ctx->auth = AUTH_OK;
 			return;
 		}
-		if (ratelimit_peek(refused_key(ctx), monotonic_us() * 1000,
+		if (ratelimit_peek(refused_key(ctx), clock_mono_us() * 1000,
 		    set->rate_limit, set->rate_limit_burst, &wait) ==
 		    RL_LIMIT) {
 			if (svc->tokens != NULL)
@@ -471,12 +448,12 @@ proc_get_status(void *vctx, const struct trpc_input *in,
 		return;
 	}
 
-	t0 = monotonic_ms();
+	t0 = clock_mono_ms();
 	ds = db_fetch(svc->db, course, ctx->id.user_id, &row);
-	t1 = monotonic_ms();
+	t1 = clock_mono_ms();
 	switch (ds) {
 	case DB_OK:
-		svc->clock_offset_ms = row.now_ms - realtime_ms();
+		svc->clock_offset_ms = row.now_ms - clock_real_ms();
 		break;
 	case DB_NOT_FOUND:
 		/* Gone: other workers must not answer from an older read. */
@@ -606,7 +583,7 @@ service_handle(struct service *svc, const struct http_req *req,
     struct http_resp *resp)
 {
 	struct reqctx	 ctx;
-	int64_t		 t0 = monotonic_us();
+	int64_t		 t0 = clock_mono_us();
 	char		 m[16], p[160];
 
 	/* Before anything is answered: the changes notified so far. */
@@ -636,7 +613,7 @@ service_handle(struct service *svc, const struct http_req *req,
 	}
 	cors_headers(&svc->cors, req, resp);
 done:
-	metrics_latency((uint64_t)(monotonic_us() - t0));
+	metrics_latency((uint64_t)(clock_mono_us() - t0));
 	/* One line per request, off by default (nginx logs requests). No
 	 * query string: it carries the input. */
 	if (svc->set->access_log) {
@@ -650,7 +627,7 @@ done:
 		    log_escape(meth, strlen(meth), m, sizeof(m)),
 		    log_escape(req->path != NULL ? req->path : "",
 		    req->path != NULL ? req->path_len : 0, p, sizeof(p)),
-		    resp->status, (long long)(monotonic_us() - t0) / 1000,
+		    resp->status, (long long)(clock_mono_us() - t0) / 1000,
 		    log_escape(id, strlen(id), rid, sizeof(rid)));
 	}
 }

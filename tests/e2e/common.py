@@ -293,6 +293,17 @@ def seed_users(stack):
 _SHARED = None
 
 
+def wait_for(cond, timeout=10.0, step=0.05):
+    """Poll cond() every `step` seconds until it is true or `timeout` (a generous
+    bound, never a synchronisation) has passed; return its last value as a bool."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return bool(cond())
+
+
 def start_stack(**kw):
     """A new Stack (started on return). Sample data is never loaded: every module inserts
     its own fixtures with fixed ids."""

@@ -9,7 +9,6 @@ be left behind for psql.
 """
 
 import os
-import shutil
 import subprocess
 import time
 import unittest
@@ -17,68 +16,6 @@ import unittest
 import localstack
 from e2e.common import OwnStackCase, cid, insert_courses, MSG_DB_TIMEOUT
 from e2e import test_70_database
-
-
-class PgBouncer:
-    """Debian's pgbouncer in transaction mode on 127.0.0.1, one server connection per
-    pool (as bench/bench.py starts it, with default_pool_size 1)."""
-
-    def __init__(self, root, pg):
-        exe = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-        if not os.access(exe, os.X_OK):
-            raise localstack.HarnessError("pgbouncer not installed (scripts/install-deps)")
-        os.makedirs(root, exist_ok=True)
-        os.chmod(root, 0o777)
-        self.pg = pg
-        self.port = localstack.free_port()
-        users = os.path.join(root, "users.txt")
-        with open(users, "w") as f:
-            f.write('"%s" "%s"\n' % (localstack.SERVICE_ROLE,
-                                     pg.passwords[localstack.SERVICE_ROLE]))
-        os.chmod(users, 0o644)
-        ini = os.path.join(root, "pgbouncer.ini")
-        with open(ini, "w") as f:
-            f.write("[databases]\n%s = host=127.0.0.1 port=%d dbname=%s\n"
-                    "[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = %d\n"
-                    "unix_socket_dir =\nauth_type = scram-sha-256\nauth_file = %s\n"
-                    "pool_mode = transaction\ndefault_pool_size = 1\n"
-                    "max_client_conn = 100\nlogfile = %s/pgbouncer.log\n"
-                    "pidfile = %s/pgbouncer.pid\n"
-                    "ignore_startup_parameters = extra_float_digits,options,"
-                    "application_name\n"
-                    % (pg.dbname, pg.port, pg.dbname, self.port, users, root, root))
-        cmd = [exe, ini] if os.geteuid() != 0 else [exe, "-u", "postgres", ini]
-        with open(os.path.join(root, "stderr.log"), "ab") as err:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=err,
-                                         start_new_session=True)
-        deadline = time.monotonic() + 10
-        while not localstack.port_open(self.port):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise localstack.HarnessError("pgbouncer did not start:\n" + localstack.tail(
-                    os.path.join(root, "pgbouncer.log")))
-            time.sleep(0.05)
-
-    @property
-    def dsn(self):
-        return "postgresql://%s:%s@127.0.0.1:%d/%s" % (
-            localstack.SERVICE_ROLE, self.pg.passwords[localstack.SERVICE_ROLE], self.port,
-            self.pg.dbname)
-
-    def psql(self, sql):
-        """Another client of the same pool (the service's role and database)."""
-        return localstack.run_psql(["-d", self.dsn], sql).strip()
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
 
 
 class TimeoutBehindPgBouncer(OwnStackCase):
@@ -90,9 +27,11 @@ class TimeoutBehindPgBouncer(OwnStackCase):
     @classmethod
     def fixtures(cls, stack):
         insert_courses(stack, [dict(id=cls.C, gen_status="queued")])
-        cls.bouncer = PgBouncer(os.path.join(stack.root, "pgbouncer"), stack.pg)
+        # One server connection: the service and psql always share it.
+        cls.bouncer = localstack.PgBouncer(os.path.join(stack.root, "pgbouncer"), stack.pg,
+                                           pool=1)
         cls.addClassCleanup(cls.bouncer.stop)
-        stack.restart_service(env={"DATABASE_URL": cls.bouncer.dsn})
+        stack.restart_service(env={"DATABASE_URL": cls.bouncer.dsn()})
 
     def test_1_no_setting_left_for_other_clients(self):
         for _ in range(3):

@@ -17,7 +17,7 @@ import time
 import unittest
 
 from e2e.common import (OWNER, bearer, cid, insert_courses, request, start_stack,
-                        stop_stack, target, token)
+                        stop_stack, target, token, wait_for)
 from apache import Pool, binary
 
 STACK = None
@@ -44,15 +44,6 @@ def alive(pid):
             return f.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
-
-
-def wait_for(cond, timeout=10.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 class Load:

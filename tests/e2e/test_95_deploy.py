@@ -17,10 +17,9 @@ import json
 import os
 import signal
 import subprocess
-import time
 import unittest
 
-from e2e.common import OWNER, cid, insert_courses, start_stack, stop_stack
+from e2e.common import OWNER, cid, insert_courses, start_stack, stop_stack, wait_for
 from apache import binary
 
 STACK = None
@@ -40,15 +39,6 @@ def setUpModule():
 def tearDownModule():
     if STACK is not None:
         stop_stack(STACK)
-
-
-def wait_for(cond, timeout=20.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 def readme_commands():
@@ -132,8 +122,9 @@ class Deploy(unittest.TestCase):
                         ["sh", "-c", "exec " + c[:-2]], env=env, cwd="/",
                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                         start_new_session=True)
-                self.assertTrue(wait_for(lambda: os.path.exists(STACK.service.sock) and
-                                         os.path.exists(os.path.join(run, "coursegen-status.pid"))),
+                self.assertTrue(wait_for(
+                    lambda: os.path.exists(STACK.service.sock) and
+                    os.path.exists(os.path.join(run, "coursegen-status.pid")), 20),
                                 self.log(log_path))
                 continue
             if c.startswith("TOKEN="):
@@ -147,7 +138,7 @@ class Deploy(unittest.TestCase):
                 p = sh(c)
                 self.assertEqual(p.returncode, 0, p.stderr)
                 self.assertTrue(wait_for(lambda: self.log(log_path).count(
-                    "configuration reloaded") > before), self.log(log_path))
+                    "configuration reloaded") > before, 20), self.log(log_path))
                 # Still serving after the reload.
                 p = sh(self.status_curl(cmds, subs))
                 self.assertEqual(json.loads(p.stdout)["result"]["data"]["courseId"], COURSE)
