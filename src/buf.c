@@ -70,6 +70,19 @@ buf_append(struct buf *b, const void *p, size_t n)
 	return true;
 }
 
+char *
+buf_space(struct buf *b, size_t n)
+{
+	return buf_reserve(b, n) ? b->data + b->len : NULL;
+}
+
+void
+buf_commit(struct buf *b, size_t n)
+{
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
 bool
 buf_puts(struct buf *b, const char *s)
 {

@@ -33,6 +33,14 @@ bool	 buf_append(struct buf *, const void *, size_t);
 bool	 buf_puts(struct buf *, const char *);
 /* Append one byte. */
 bool	 buf_putc(struct buf *, char);
+/*
+ * Room for n more bytes (and the NUL after them) at the end: a pointer to
+ * write up to n bytes to, then buf_commit() how many were written. NULL
+ * (and failed set) when the room cannot be had.
+ */
+char	*buf_space(struct buf *, size_t n);
+/* Count n bytes written into the room buf_space() gave, and end them. */
+void	 buf_commit(struct buf *, size_t n);
 /* Append printf-formatted text (never untrusted format strings). */
 bool	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
