@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -35,6 +36,9 @@ static const struct http_var {
 };
 #undef VAR
 
+/* Every row's bit fits the index http_req_init builds. */
+_Static_assert(sizeof(vars) / sizeof(vars[0]) <= 32, "too many variables");
+
 static void
 path_add(struct http_req *req, const char *s)
 {
@@ -61,28 +65,38 @@ http_req_set_path(struct http_req *req)
 	req->path = req->path_buf;
 }
 
+/* The longest name in vars; names longer than this are skipped unread. */
+#define VARS_MAXLEN	34
+
 void
 http_req_init(struct http_req *req, char *const *env,
     ssize_t (*read_body)(void *, char *, size_t), void *body_ctx)
 {
 	const char	*eq, **field;
+	uint32_t	 by_len[VARS_MAXLEN + 1] = { 0 }, m;
 	size_t		 i, n;
 
 	/* Not the path buffer: http_req_set_path writes what it uses. */
 	memset(req, 0, offsetof(struct http_req, path_buf));
+	/* Which rows have each length: a web server passes some thirty
+	 * variables, and most of them need no comparison at all. */
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		if (vars[i].len <= VARS_MAXLEN)	/* (check_http: all are) */
+			by_len[vars[i].len] |= UINT32_C(1) << i;
 	for (; env != NULL && *env != NULL; env++) {
-		if ((eq = strchr(*env, '=')) == NULL)
+		if ((eq = strchr(*env, '=')) == NULL ||
+		    (n = (size_t)(eq - *env)) > VARS_MAXLEN)
 			continue;
-		n = (size_t)(eq - *env);
-		for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-			if (vars[i].len == n &&
-			    memcmp(vars[i].name, *env, n) == 0) {
-				field = (const char **)(void *)
-				    ((char *)req + vars[i].off);
-				if (*field == NULL)
-					*field = eq + 1;
-				break;
-			}
+		for (m = by_len[n]; m != 0; m &= m - 1) {
+			i = (size_t)__builtin_ctz(m);
+			if (memcmp(vars[i].name, *env, n) != 0)
+				continue;
+			field = (const char **)(void *)
+			    ((char *)req + vars[i].off);
+			if (*field == NULL)
+				*field = eq + 1;
+			break;
+		}
 	}
 	req->read_body = read_body;
 	req->body_ctx = body_ctx;
@@ -118,47 +132,67 @@ header_safe(const char *s)
 	return strpbrk(s, "\r\n") == NULL;
 }
 
+/* The length of s if it has no CR or LF (nor a colon, for a name); else
+ * (size_t)-1. */
+static size_t
+header_part(const char *s, bool name)
+{
+	const char *p;
+
+	for (p = s; *p != '\0'; p++)
+		if (*p == '\r' || *p == '\n' || (name && *p == ':'))
+			return (size_t)-1;
+	return (size_t)(p - s);
+}
+
 bool
 http_resp_header(struct http_resp *r, const char *name, const char *value)
 {
-	if (!header_safe(name) || !header_safe(value) || *name == '\0' ||
-	    strchr(name, ':') != NULL)
+	size_t	 nl, vl;
+	char	*p;
+
+	if ((nl = header_part(name, true)) == (size_t)-1 || nl == 0 ||
+	    (vl = header_part(value, false)) == (size_t)-1)
 		return false;
-	buf_puts(&r->headers, name);
-	buf_puts(&r->headers, ": ");
-	buf_puts(&r->headers, value);
-	buf_puts(&r->headers, "\r\n");
-	return buf_ok(&r->headers);
+	/* One reservation for "name: value\r\n". */
+	if ((p = buf_space(&r->headers, nl + vl + 4)) == NULL)
+		return false;
+	memcpy(p, name, nl);
+	memcpy(p + nl, ": ", 2);
+	memcpy(p + nl + 2, value, vl);
+	memcpy(p + nl + 2 + vl, "\r\n", 2);
+	buf_commit(&r->headers, nl + vl + 4);
+	return true;
 }
 
 bool
 http_resp_vary(struct http_resp *r, const char *token)
 {
-	struct buf	 b;
-	const char	*h, *line, *eol;
-	bool		 ok;
+	struct buf	*h = &r->headers;
+	const char	*line, *eol;
+	char		*at;
+	size_t		 tl, off, tail;
 
 	if (!header_safe(token) || *token == '\0' || strchr(token, ',') != NULL)
 		return false;
-	h = buf_cstr(&r->headers);
-	for (line = h; *line != '\0'; line = eol + 2) {
+	tl = strlen(token);
+	for (line = buf_cstr(h); *line != '\0'; line = eol + 2) {
 		if ((eol = strstr(line, "\r\n")) == NULL)
 			break;
 		if (strncasecmp(line, "Vary:", 5) != 0)
 			continue;
-		/* Name, value, ", token", then the rest as it was. */
-		buf_init(&b);
-		buf_append(&b, h, (size_t)(eol - h));
-		buf_puts(&b, ", ");
-		buf_puts(&b, token);
-		buf_puts(&b, eol);
-		if ((ok = buf_ok(&b))) {
-			buf_reset(&r->headers);
-			buf_append(&r->headers, b.data, b.len);
-			ok = buf_ok(&r->headers);
-		}
-		buf_free(&b);
-		return ok;
+		/* ", token" goes in before the line's CRLF, in place. */
+		off = (size_t)(eol - h->data);
+		tail = h->len - off;
+		if (buf_space(h, tl + 2) == NULL)
+			return false;
+		at = h->data + off;
+		memmove(at + tl + 2, at, tail);
+		at[0] = ',';
+		at[1] = ' ';
+		memcpy(at + 2, token, tl);
+		buf_commit(h, tl + 2);
+		return true;
 	}
 	return http_resp_header(r, "Vary", token);
 }
@@ -191,8 +225,21 @@ http_status_text(int status)
 void
 http_resp_serialize(const struct http_resp *r, struct buf *out)
 {
-	buf_printf(out, "Status: %d %s\r\n", r->status,
-	    http_status_text(r->status));
+	const char	*text;
+	char		 code[4];
+	int		 s = r->status;
+
+	if (s < 100 || s > 999)
+		s = 500;	/* never set by the service: a bug */
+	text = http_status_text(s);
+	code[0] = (char)('0' + s / 100);
+	code[1] = (char)('0' + s / 10 % 10);
+	code[2] = (char)('0' + s % 10);
+	code[3] = ' ';
+	buf_append(out, "Status: ", 8);
+	buf_append(out, code, 4);
+	buf_puts(out, text);
+	buf_append(out, "\r\n", 2);
 	buf_append(out, r->headers.data, r->headers.len);
 	buf_puts(out, "\r\n");
 	buf_append(out, r->body.data, r->body.len);
