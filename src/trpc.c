@@ -153,6 +153,10 @@ trpc_batch_status(const struct trpc_result *r, size_t n)
 
 /* ---- the request ------------------------------------------------------ */
 
+/* Calls a request holds without allocating (a front end's batch of
+ * queries on one page rarely has more). */
+#define TRPC_FEW_CALLS	4
+
 /* One call of a (possibly batched) request. */
 struct call {
 	const char		*path;
@@ -180,9 +184,12 @@ struct treq {
 	struct qs_params qp;
 	const char	*path;		/* procedure part of the URL path, */
 	size_t		 pathlen;	/* in the request's */
-	struct call	*calls;
+	struct call	*calls;		/* few, or allocated for more */
 	size_t		 ncalls;
-	struct buf	 raw_input;	/* JSON text of the input */
+	struct call	 few[TRPC_FEW_CALLS];
+	struct buf	 raw_input;	/* the POST body */
+	const char	*input;		/* JSON text of the input: the body, */
+	size_t		 inputlen;	/* or the query's decoded "input" */
 	bool		 has_input;
 	struct jdoc	*doc;
 	char		 parse_err[128];
@@ -268,7 +275,8 @@ treq_free(struct treq *t)
 {
 	buf_free(&t->raw_input);
 	qs_params_free(&t->qp);
-	free(t->calls);
+	if (t->calls != t->few)
+		free(t->calls);
 	jdoc_free(t->doc);
 }
 
@@ -316,7 +324,10 @@ split_calls(struct treq *t, const struct trpc_proc *procs, size_t nprocs)
 		for (i = 0; i < n; i++)
 			if (p[i] == ',')
 				count++;
-	if ((t->calls = calloc(count, sizeof(*t->calls))) == NULL)
+	if (count <= TRPC_FEW_CALLS) {
+		t->calls = t->few;
+		memset(t->few, 0, sizeof(t->few));
+	} else if ((t->calls = calloc(count, sizeof(*t->calls))) == NULL)
 		return false;
 	t->ncalls = count;
 	start = 0;
@@ -378,6 +389,8 @@ read_body(struct treq *t, const struct http_req *req, struct refusal *why)
 		why->msg = "Request body is incomplete";
 		return false;
 	}
+	t->input = t->raw_input.data;
+	t->inputlen = t->raw_input.len;
 	t->has_input = got > 0;
 	return true;
 }
@@ -531,11 +544,12 @@ parse_request(struct treq *t, const struct trpc_proc *procs, size_t nprocs,
 			return false;
 	} else if (t->qp.has_input && t->qp.input.len > 0) {
 		/* URLSearchParams.get('input'): missing or empty = undefined */
-		buf_append(&t->raw_input, t->qp.input.data, t->qp.input.len);
+		t->input = t->qp.input.data;
+		t->inputlen = t->qp.input.len;
 		t->has_input = true;
 	}
 	if (t->has_input &&
-	    jdoc_parse(t->raw_input.data, t->raw_input.len, lim->max_depth,
+	    jdoc_parse(t->input, t->inputlen, lim->max_depth,
 	    &t->doc, t->parse_err + 20, sizeof(t->parse_err) - 20) != 0) {
 		memcpy(t->parse_err, "Invalid JSON input: ", 20);
 		t->input_bad = true;
@@ -648,7 +662,7 @@ trpc_handle(const struct trpc_endpoint *ep, const struct trpc_proc *procs,
 {
 	struct treq		 t;
 	struct refusal		 why;
-	struct trpc_result	*res = NULL;
+	struct trpc_result	*res = NULL, few[TRPC_FEW_CALLS];
 	size_t			 i;
 
 	memset(&t, 0, sizeof(t));
@@ -667,7 +681,9 @@ trpc_handle(const struct trpc_endpoint *ep, const struct trpc_proc *procs,
 	}
 	if (!parse_request(&t, procs, nprocs, req, &why))
 		goto refused;
-	if ((res = calloc(t.ncalls, sizeof(*res))) == NULL)
+	if (t.ncalls <= TRPC_FEW_CALLS)
+		res = few;
+	else if ((res = calloc(t.ncalls, sizeof(*res))) == NULL)
 		goto nomem;
 	run_calls(&t, ctx, res);
 	if (!write_calls(resp, &t, res))
@@ -687,7 +703,8 @@ out:
 	if (res != NULL) {
 		for (i = 0; i < t.ncalls; i++)
 			trpc_result_free(&res[i]);
-		free(res);
+		if (res != few)
+			free(res);
 	}
 	treq_free(&t);
 }
