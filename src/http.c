@@ -165,6 +165,12 @@ http_resp_header(struct http_resp *r, const char *name, const char *value)
 	return true;
 }
 
+void
+http_resp_header_lines(struct http_resp *r, const struct buf *lines)
+{
+	buf_append(&r->headers, lines->data, lines->len);
+}
+
 bool
 http_resp_vary(struct http_resp *r, const char *token)
 {

@@ -77,6 +77,11 @@ void	 http_resp_free(struct http_resp *);
 bool	 http_resp_header(struct http_resp *, const char *name,
 	    const char *value);
 /*
+ * Append header lines another response was given by http_resp_header (so
+ * already checked): the fixed headers of every answer, written once.
+ */
+void	 http_resp_header_lines(struct http_resp *, const struct buf *lines);
+/*
  * Add one field name to the response's Vary header: appended to the first
  * Vary line when there is one (one list, as caches read it best), else a
  * new Vary header. Refused like http_resp_header for CR, LF or a comma.

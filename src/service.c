@@ -542,6 +542,8 @@ service_init(struct service *svc, const struct settings *set)
 		return -1;	/* settings_load checked it: out of memory */
 	if (svc->cors.n > 0)
 		svc->endpoint.vary = "trpc-accept, accept, Origin";
+	/* Without memory now, each answer writes them. */
+	(void)trpc_endpoint_prepare(&svc->endpoint);
 	svc->auth.keys = &set->keys;
 	svc->auth.leeway = set->jwt_leeway;
 	svc->auth.audience = set->jwt_audience;
@@ -554,6 +556,7 @@ service_init(struct service *svc, const struct settings *set)
 	    set->cache_notify != 0;
 	if ((svc->db = db_new(&dc)) == NULL) {
 		cors_free(&svc->cors);
+		trpc_endpoint_free(&svc->endpoint);
 		return -1;
 	}
 	if (set->cache_ttl_ms > 0 && set->cache_entries > 0 &&
@@ -561,6 +564,7 @@ service_init(struct service *svc, const struct settings *set)
 	    set->cache_ttl_ms)) == NULL) {
 		db_free(svc->db);
 		cors_free(&svc->cors);
+		trpc_endpoint_free(&svc->endpoint);
 		return -1;
 	}
 	/* The token cache is an optimisation: without memory, no cache. */
@@ -575,6 +579,7 @@ service_free(struct service *svc)
 	cache_free(svc->cache);
 	auth_cache_free(svc->tokens);
 	cors_free(&svc->cors);
+	trpc_endpoint_free(&svc->endpoint);
 	memset(svc, 0, sizeof(*svc));
 }
 

@@ -203,7 +203,7 @@ enum body {
 };
 
 static void
-standard_headers(const struct trpc_endpoint *ep, struct http_resp *resp,
+write_standard_headers(const struct trpc_endpoint *ep, struct http_resp *resp,
     enum body body)
 {
 	if (body == BODY_JSON)
@@ -212,6 +212,47 @@ standard_headers(const struct trpc_endpoint *ep, struct http_resp *resp,
 	    "trpc-accept, accept");
 	http_resp_header(resp, "Cache-Control", "no-store");
 	http_resp_header(resp, "X-Content-Type-Options", "nosniff");
+}
+
+static void
+standard_headers(const struct trpc_endpoint *ep, struct http_resp *resp,
+    enum body body)
+{
+	const struct buf *pre = body == BODY_JSON ? &ep->head_json :
+	    &ep->head_none;
+
+	if (pre->len > 0)
+		http_resp_header_lines(resp, pre);
+	else
+		write_standard_headers(ep, resp, body);
+}
+
+bool
+trpc_endpoint_prepare(struct trpc_endpoint *ep)
+{
+	struct http_resp	 r;
+	bool			 ok;
+
+	trpc_endpoint_free(ep);
+	http_resp_init(&r);
+	write_standard_headers(ep, &r, BODY_JSON);
+	buf_append(&ep->head_json, r.headers.data, r.headers.len);
+	http_resp_reset(&r);
+	write_standard_headers(ep, &r, BODY_NONE);
+	buf_append(&ep->head_none, r.headers.data, r.headers.len);
+	ok = buf_ok(&r.headers) && buf_ok(&ep->head_json) &&
+	    buf_ok(&ep->head_none);
+	http_resp_free(&r);
+	if (!ok)
+		trpc_endpoint_free(ep);
+	return ok;
+}
+
+void
+trpc_endpoint_free(struct trpc_endpoint *ep)
+{
+	buf_free(&ep->head_json);
+	buf_free(&ep->head_none);
 }
 
 /* Case-insensitive check that a media-type header names `type`

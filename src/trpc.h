@@ -109,7 +109,18 @@ struct trpc_endpoint {
 		    const struct trpc_result *);
 	void	(*on_refusal)(enum trpc_code);
 	const char		*vary;	/* Vary; NULL: "trpc-accept, accept" */
+	/* The headers every answer has, written once by
+	 * trpc_endpoint_prepare() (empty: written per request). */
+	struct buf		 head_json, head_none;
 };
+
+/*
+ * Write the standard headers of ep once, after its fields are set (an
+ * endpoint never prepared writes them for every answer). Returns false
+ * when memory ran out (the endpoint still works).
+ */
+bool	 trpc_endpoint_prepare(struct trpc_endpoint *);
+void	 trpc_endpoint_free(struct trpc_endpoint *);
 
 /*
  * Answer one HTTP request: parse it as tRPC does, run each call through

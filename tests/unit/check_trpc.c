@@ -585,9 +585,60 @@ START_TEST(test_counted_once)
 }
 END_TEST
 
+/* One request's answer, whole: status line, headers and body. */
+static void
+answer(const struct trpc_endpoint *l, const struct req_case *c,
+    struct buf *out)
+{
+	struct http_req		 req;
+	struct http_resp	 resp;
+	struct body		 body;
+
+	memset(&req, 0, sizeof(req));
+	req.method = c->method;
+	req.script_name = c->script;
+	req.path_info = c->path_info;
+	req.query = c->query;
+	req.content_type = c->ctype;
+	req.content_length = c->clen;
+	req.trpc_accept = c->trpc_accept;
+	req.accept = c->accept;
+	body.p = c->body ? c->body : "";
+	body.left = strlen(body.p);
+	req.read_body = body_read;
+	req.body_ctx = &body;
+	http_req_set_path(&req);
+	http_resp_init(&resp);
+	trpc_handle(l, procs, N(procs), NULL, &req, &resp);
+	http_resp_serialize(&resp, out);
+	http_resp_free(&resp);
+}
+
+/* An endpoint whose fixed headers were written once answers exactly as
+ * one that writes them per request (the service prepares its own). */
+START_TEST(test_prepared)
+{
+	struct trpc_endpoint	 ep = lim;
+	struct buf		 want, got;
+
+	ep.vary = _i % 2 ? "trpc-accept, accept, Origin" : NULL;
+	buf_init(&want);
+	buf_init(&got);
+	answer(&ep, &cases[_i / 2], &want);
+	ck_assert(trpc_endpoint_prepare(&ep));
+	ck_assert_uint_gt(ep.head_json.len, 0);
+	answer(&ep, &cases[_i / 2], &got);
+	ck_assert_str_eq(buf_cstr(&got), buf_cstr(&want));
+	trpc_endpoint_free(&ep);
+	buf_free(&want);
+	buf_free(&got);
+}
+END_TEST
+
 static void
 add_tests(TCase *tc)
 {
+	tcase_add_loop_test(tc, test_prepared, 0, 2 * N(cases));
 	tcase_add_loop_test(tc, test_counted_once, 0, N(count_cases));
 	tcase_add_test(tc, test_req_init);
 	tcase_add_loop_test(tc, test_req_path, 0, N(path_cases));
