@@ -81,6 +81,15 @@ struct vstate {
 
 static size_t utf8_seq(const unsigned char *, size_t);
 
+/*
+ * ASCII that is itself in a JSON string, read or written: not a control,
+ * not '"', not '\\'. Most text is only these, one table look a byte.
+ */
+static const bool json_plain[256] = {
+	[0x20] = true, [0x21] = true, [0x23 ... 0x5b] = true,
+	[0x5d ... 0x7f] = true,
+};
+
 static bool
 v_fail(struct vstate *v, const char *why)
 {
@@ -137,6 +146,10 @@ v_string(struct vstate *v, struct fnode *f)
 	while (v->i < v->n) {
 		unsigned char c = v->s[v->i];
 
+		if (json_plain[c]) {
+			v->i++;
+			continue;
+		}
 		if (c == '"') {
 			if (f != NULL) {
 				f->u.s = (const char *)v->s + start;
@@ -807,11 +820,6 @@ utf8_seq(const unsigned char *s, size_t n)
 void
 json_append_string(struct buf *b, const char *s, size_t n)
 {
-	/* ASCII that goes out as it is: not a control, not '"', not '\\'. */
-	static const bool json_plain[256] = {
-		[0x20] = true, [0x21] = true, [0x23 ... 0x5b] = true,
-		[0x5d ... 0x7f] = true,
-	};
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
 	size_t	 i = 0, run = 0, k;
