@@ -68,6 +68,14 @@ bool	 jref_is_true(struct jref v);
  * "null", "boolean", "number", "string", "array", "object". */
 const char *jref_zod_type(struct jref v);
 
+/*
+ * For the unit tests only: jdoc_parse reads small documents without json-c
+ * (the fast path) unless switched off here, and jdoc_fast tells which way a
+ * document was read, so that the two can be compared.
+ */
+void	 jdoc_fast_path(bool on);
+bool	 jdoc_fast(const struct jdoc *);
+
 /* ---- writing ---------------------------------------------------------- */
 
 #define JW_MAX_DEPTH 32

@@ -320,9 +320,224 @@ START_TEST(test_parse_repeated)
 }
 END_TEST
 
+/* ---- the fast path against json-c ------------------------------------- */
+
+#define UUID	"3f2a0c1e-8b7d-4c6a-9e21-5d4f3b2a1c0e"
+#define X5	"\"x\",\"x\",\"x\",\"x\",\"x\","
+#define K5(a)	"\"" a "1\":null,\"" a "2\":true,\"" a "3\":\"v\"," \
+		"\"" a "4\":[],\"" a "5\":{},"
+
+/*
+ * Each input is read with the fast path on and off; the two documents must
+ * answer every jref question alike. fast says whether the fast path must
+ * take it (small, no escape, no number but short integers).
+ */
+static const struct {
+	const char	*in;
+	int		 depth;
+	int		 fast;
+} diff_cases[] = {
+	/* the tRPC input in its shapes */
+	{ "{\"json\":{\"courseId\":\"" UUID "\"}}", 32, 1 },
+	{ "{\"0\":{\"json\":{\"courseId\":\"" UUID "\"}}}", 32, 1 },
+	{ "{\"courseId\":\"" UUID "\"}", 32, 1 },
+	{ "{\"json\":{\"courseId\":\"" UUID "\"},\"meta\":{\"values\":"
+	    "[\"undefined\"]}}", 32, 1 },
+	{ "{\"0\":{\"json\":null,\"meta\":{\"values\":[\"undefined\"]}}}", 32, 1 },
+	{ "{\"0\":{\"json\":{\"courseId\":\"" UUID "\"}},\"1\":{\"json\":"
+	    "{\"courseId\":\"x\"}}}", 32, 1 },
+	/* empty containers, literals at the root and inside */
+	{ "{}", 32, 1 },
+	{ "[]", 32, 1 },
+	{ " { \"a\" : [ \"b\" , null ] , \"c\" : { } } \n", 32, 1 },
+	{ "[[],{},[[]],{\"a\":{}}]", 32, 1 },
+	{ "null", 32, 1 },
+	{ "true", 32, 1 },
+	{ "false", 32, 1 },
+	{ "\"\"", 32, 1 },
+	{ "\"s\"", 32, 1 },
+	{ "[null,true,false,\"x\",{\"n\":null,\"t\":true,\"f\":false}]", 32, 1 },
+	{ "{\"\":\"empty name\",\"a\":\"\"}", 32, 1 },
+	{ "[[[[[[\"deep\"]]]]]]", 32, 1 },
+	/* duplicate names: the last one wins */
+	{ "{\"a\":\"1\",\"a\":\"2\"}", 32, 1 },
+	{ "{\"a\":\"1\",\"b\":\"x\",\"a\":{\"c\":\"d\"}}", 32, 1 },
+	{ "{\"a\":{\"x\":\"1\"},\"a\":{\"y\":\"2\"}}", 32, 1 },
+	{ "{\"a\":[\"1\",\"2\"],\"a\":null}", 32, 1 },
+	{ "{\"o\":{\"k\":true,\"k\":false,\"k\":true,\"k\":false}}", 32, 1 },
+	{ "{\"courseId\":\"a\",\"courseId\":\"" UUID "\"}", 32, 1 },
+	/* text without escapes, in any script */
+	{ "{\"тема\":\"Генерация курса 🚀\",\"中文\":\"ü\"}", 32, 1 },
+	{ "\"</script>'single' quotes\"", 32, 1 },
+	/* escapes: json-c's */
+	{ "{\"a\":\"x\\\"y\"}", 32, 0 },
+	{ "{\"a\\u0041\":\"b\"}", 32, 0 },
+	{ "{\"a\":\"x\\u0000y\"}", 32, 0 },
+	{ "[\"\\/\",\"\\n\"]", 32, 0 },
+	{ "{\"json\":{\"courseId\":\"" UUID "\\t\"}}", 32, 0 },
+	/* numbers: short integers on the fast path, the rest json-c's */
+	{ "0", 32, 1 },
+	{ "-0", 32, 1 },
+	{ "{\"n\":1,\"m\":-1}", 32, 1 },
+	{ "[123456789012345678,-123456789012345678,9007199254740993]", 32, 1 },
+	{ "{\"exp\":1767225600,\"iat\":1767222000,\"sub\":\"u\"}", 32, 1 },
+	{ "1234567890123456789", 32, 0 },
+	{ "[1,-1234567890123456789]", 32, 0 },
+	{ "1.5", 32, 0 },
+	{ "-0.0", 32, 0 },
+	{ "[0,1E0]", 32, 0 },
+	{ "{\"a\":1e400}", 32, 0 },
+	/* the node bound: 32 values fit, 33 do not */
+	{ "[" X5 X5 X5 X5 X5 X5 "\"x\"]", 32, 1 },
+	{ "[" X5 X5 X5 X5 X5 X5 "\"x\",\"x\"]", 32, 0 },
+	{ "{" K5("a") K5("b") K5("c") K5("d") K5("e") K5("f") "\"z\":0}", 32, 1 },
+	{ "{" K5("a") K5("b") K5("c") K5("d") K5("e") K5("f") "\"z\":0,"
+	    "\"a1\":\"again\"}", 32, 0 },
+	{ "[" X5 X5 X5 X5 X5 X5 "[\"x\"]]", 32, 0 },
+	/* the depth limit as it was */
+	{ "[[[\"x\"]]]", 3, 1 },
+	/* invalid input: the same error either way */
+	{ "[[[[\"x\"]]]]", 3, -1 },
+	{ "{\"a\":}", 32, -1 },
+	{ "[\"x\",]", 32, -1 },
+	{ "\"\\x\"", 32, -1 },
+	{ "{\"a\":\"b\"} x", 32, -1 },
+	{ "[" X5 X5 X5 X5 X5 X5 X5 "", 32, -1 },
+	{ "{\"a\":tru}", 32, -1 },
+	{ "", 32, -1 },
+};
+
+/* Names to ask every object for: all quoted text in the input, and some. */
+static size_t
+diff_keys(const char *in, char keys[][64], size_t max)
+{
+	static const char *const extra[] = { "", "missing", "json", "0",
+	    "courseId", "A", "aA" };
+	const char	*p, *q;
+	size_t		 n = 0, i;
+
+	for (i = 0; i < N(extra) && n < max; i++)
+		snprintf(keys[n++], 64, "%s", extra[i]);
+	for (p = in; (p = strchr(p, '"')) != NULL && n < max; p = q + 1) {
+		for (q = p + 1; *q != '\0' && *q != '"'; q++)
+			if (*q == '\\' && q[1] != '\0')
+				q++;
+		if (*q == '\0')
+			break;
+		snprintf(keys[n++], 64, "%.*s", (int)(q - p - 1), p + 1);
+	}
+	return n;
+}
+
+static void
+diff_walk(struct jref a, struct jref b, char keys[][64], size_t nkeys,
+    const char *path)
+{
+	const char	*sa, *sb;
+	size_t		 la = 0, lb = 0, i;
+	double		 da = 0, db = 0;
+	bool		 na, nb;
+	char		 sub[256];
+
+	ck_assert_msg(jref_type(a) == jref_type(b), "%s: type %d, json-c %d",
+	    path, jref_type(a), jref_type(b));
+	ck_assert_str_eq(jref_zod_type(a), jref_zod_type(b));
+	ck_assert_int_eq(jref_is_true(a), jref_is_true(b));
+	na = jref_number(a, &da);
+	nb = jref_number(b, &db);
+	ck_assert_int_eq(na, nb);
+	/* bit for bit: -0 and 0 differ to JavaScript */
+	ck_assert_msg(!na || memcmp(&da, &db, sizeof(da)) == 0,
+	    "%s: number %.17g, json-c %.17g", path, da, db);
+	sa = jref_string(a, &la);
+	sb = jref_string(b, &lb);
+	ck_assert_int_eq(sa == NULL, sb == NULL);
+	if (sa != NULL) {
+		ck_assert_uint_eq(la, lb);
+		ck_assert_msg(memcmp(sa, sb, la) == 0, "%s: string", path);
+		ck_assert_int_eq(sa[la], '\0');
+	}
+	ck_assert_uint_eq(jref_array_len(a), jref_array_len(b));
+	if (jref_type(a) == JT_MISSING)
+		return;
+	/* one index past the end too: absent */
+	for (i = 0; i <= jref_array_len(a); i++) {
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		diff_walk(jref_get_index(a, i), jref_get_index(b, i), keys,
+		    nkeys, sub);
+	}
+	if (jref_type(a) != JT_OBJECT) {
+		/* a non-object has no members, whatever is asked */
+		ck_assert_int_eq(jref_type(jref_get(a, "x")), JT_MISSING);
+		ck_assert_int_eq(jref_type(jref_get(b, "x")), JT_MISSING);
+		return;
+	}
+	for (i = 0; i < nkeys; i++) {
+		snprintf(sub, sizeof(sub), "%s.%s", path, keys[i]);
+		diff_walk(jref_get(a, keys[i]), jref_get(b, keys[i]), keys,
+		    nkeys, sub);
+	}
+}
+
+START_TEST(test_fast_path_same)
+{
+	const char	*in = diff_cases[_i].in;
+	struct jdoc	*fast = NULL, *slow = NULL;
+	char		 ef[128] = "", es[128] = "", keys[64][64];
+	int		 rf, rs;
+	size_t		 nkeys;
+
+	rf = jdoc_parse(in, strlen(in), diff_cases[_i].depth, &fast, ef,
+	    sizeof(ef));
+	jdoc_fast_path(false);
+	rs = jdoc_parse(in, strlen(in), diff_cases[_i].depth, &slow, es,
+	    sizeof(es));
+	jdoc_fast_path(true);
+	ck_assert_msg(rf == rs, "case %d: %d, json-c %d", _i, rf, rs);
+	if (diff_cases[_i].fast < 0) {
+		ck_assert_int_eq(rf, -1);
+		ck_assert_str_eq(ef, es);
+		ck_assert_ptr_null(fast);
+		return;
+	}
+	ck_assert_msg(rf == 0, "case %d: %s", _i, ef);
+	ck_assert_msg(jdoc_fast(fast) == (diff_cases[_i].fast == 1),
+	    "case %d: fast path %s", _i, jdoc_fast(fast) ? "taken" : "not taken");
+	ck_assert(!jdoc_fast(slow));
+	nkeys = diff_keys(in, keys, 64);
+	diff_walk(jdoc_root(fast), jdoc_root(slow), keys, nkeys, "$");
+	jdoc_free(fast);
+	jdoc_free(slow);
+}
+END_TEST
+
+/* Strings and names stay with the document, not with the caller's text. */
+START_TEST(test_fast_path_own_copy)
+{
+	char		 in[] = "{\"json\":{\"courseId\":\"" UUID "\"}}";
+	struct jdoc	*d;
+	char		 err[128];
+	const char	*s;
+	size_t		 n;
+
+	ck_assert_int_eq(jdoc_parse(in, strlen(in), 32, &d, err, sizeof(err)),
+	    0);
+	ck_assert(jdoc_fast(d));
+	memset(in, '?', sizeof(in) - 1);
+	s = jref_string(jref_get(jref_get(jdoc_root(d), "json"), "courseId"),
+	    &n);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(n, 36);
+	ck_assert_str_eq(s, UUID);
+	jdoc_free(d);
+}
+END_TEST
+
 static void
 add_tests(TCase *tc)
 {
+	tcase_add_loop_test(tc, test_fast_path_same, 0, N(diff_cases));
+	tcase_add_test(tc, test_fast_path_own_copy);
 	tcase_add_loop_test(tc, test_writer_int, 0, N(int_cases));
 	tcase_add_test(tc, test_buf_printf_growth);
 	tcase_add_test(tc, test_parse_repeated);
