@@ -588,6 +588,7 @@ POLL_COURSES = 10000
 POLL_WRITTEN = 200
 POLL_WRITES_PER_S = 100
 PROBE_TIMEOUT_S = 2.0
+PROBE_MEMBERS = 40
 
 
 def status_statements(pg):
@@ -621,17 +622,30 @@ class Polling:
                     "to_jsonb((random() * 8)::int)), updated_at = now() "
                     "WHERE id = (SELECT id FROM bench_written WHERE n = :i);\n"
                     % self.nwritten)
-        # the write probe's course: polled, not written by the writer
+        # The probes poll as fast as they can, far above RATE_LIMIT for one user (a
+        # page polls every 2 s): each poll goes out as the next of many users, every
+        # one of them allowed and within the limit, so that a probe measures when a
+        # change shows, never the rate limiter's wait.
+        # The write probe's course: polled, not written by the writer, in the
+        # organization with the most members (it polls as each of them).
         written = set(pg.psql("SELECT id FROM bench_written").split())
-        self.probe_course, self.probe_user = next(
-            (c, u) for c, u in data.polling if c not in written)
-        # the membership probe: a course with an organization, a user who is not its
-        # owner, made a member now
+        ids_unwritten = ",".join("'%s'" % c for c, _ in data.polling if c not in written)
+        row = pg.psql("SELECT c.id, c.user_id, c.organization_id FROM courses c "
+                      "JOIN user_organizations uo ON uo.organization_id = c.organization_id "
+                      "WHERE c.id IN (%s) GROUP BY c.id ORDER BY count(*) DESC, c.id "
+                      "LIMIT 1" % ids_unwritten).strip()
+        self.probe_course, owner, org = row.split("|")
+        members = pg.psql("SELECT user_id FROM user_organizations WHERE "
+                          "organization_id = '%s' ORDER BY user_id" % org).split()
+        self.probe_users = [owner] + [u for u in members if u != owner]
+        # The membership probe: a course with an organization; each cycle makes the
+        # next of PROBE_MEMBERS new users a member of it, then removes them.
         row = pg.psql("SELECT id, user_id, organization_id FROM courses WHERE "
                       "organization_id IS NOT NULL AND id IN (%s) LIMIT 1" % ids).strip()
         self.m_course, owner, self.m_org = row.split("|")
-        self.m_user = "00000000-0000-4000-c000-000000000001"
-        assert self.m_user != owner
+        self.m_users = ["00000000-0000-4000-c000-%012d" % (i + 1)
+                        for i in range(PROBE_MEMBERS)]
+        assert owner not in self.m_users
 
     def psql_session(self):
         return subprocess.Popen(
@@ -651,18 +665,21 @@ class Polling:
             if line.strip() == mark:
                 return time.monotonic()
 
-    def start(self, stack, duration):
+    def start(self, stack, duration, probes=True):
+        """The writer for `duration` seconds, and with `probes` the two probes through
+        `stack` (the ceiling's fixed body never shows a write: it gets the writer
+        only, so that both stacks are measured under the same database load)."""
         self.stop_ev = threading.Event()
         self.visible, self.refused = [], []
         self.missed = {"write": 0, "refuse": 0}
-        self.polls = 0
+        self.polls = self.limited = self.turn = 0
         self.writer = subprocess.Popen(
             ["pgbench", "-n", "-c", "1", "-R", str(POLL_WRITES_PER_S), "-T", str(duration),
              "-f", self.script, "-h", self.pg.sockdir, "-p", str(self.pg.port),
              "-U", "postgres", self.pg.dbname], stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, env=dict(os.environ, PGAPPNAME="bench-writer"))
         self.threads = [threading.Thread(target=self._probe, args=(stack, kind), daemon=True)
-                        for kind in ("write", "refuse")]
+                        for kind in (("write", "refuse") if probes else ())]
         for t in self.threads:
             t.start()
 
@@ -684,12 +701,16 @@ class Polling:
         r = conn.getresponse()
         body = r.read()
         self.polls += 1
+        if r.status == 429:
+            self.limited += 1
         return r.status, body
 
-    def _until(self, conn, course, token, pred, t0):
-        """Poll until pred(status, body); the seconds since t0, or None after the bound."""
+    def _until(self, conn, course, tokens, pred, t0):
+        """Poll until pred(status, body), each poll with the next of tokens; the
+        seconds since t0, or None after the bound."""
         while time.monotonic() - t0 < PROBE_TIMEOUT_S:
-            st, body = self._poll(conn, course, token)
+            st, body = self._poll(conn, course, tokens[self.turn % len(tokens)])
+            self.turn += 1
             if pred(st, body):
                 return time.monotonic() - t0
         return None
@@ -700,14 +721,14 @@ class Polling:
         k = 0
         try:
             if kind == "write":
-                tok = self.data.token(self.probe_user)
+                toks = [self.data.token(u) for u in self.probe_users]
                 while not self.stop_ev.is_set():
                     k += 1
                     ts = "2031-01-01T00:00:%02d.%03dZ" % ((k // 1000) % 60, k % 1000)
                     t0 = self.commit(sess, "UPDATE courses SET updated_at = '%s' WHERE id "
                                      "= '%s';" % (ts, self.probe_course), "m%d" % k)
                     want = ('"lastUpdatedAt":"%s"' % ts).encode()
-                    dt = self._until(conn, self.probe_course, tok,
+                    dt = self._until(conn, self.probe_course, toks,
                                      lambda st, b: st == 200 and want in b, t0)
                     if dt is None:
                         self.missed["write"] += 1
@@ -715,19 +736,20 @@ class Polling:
                         self.visible.append(dt)
                     self.stop_ev.wait(0.05)
             else:
-                tok = self.data.token(self.m_user)
                 while not self.stop_ev.is_set():
                     k += 1
+                    user = self.m_users[k % len(self.m_users)]
+                    tok = [self.data.token(user)]
                     t0 = self.commit(sess, "INSERT INTO user_organizations (user_id, "
                                      "organization_id) VALUES ('%s', '%s') ON CONFLICT DO NOTHING;"
-                                     % (self.m_user, self.m_org), "g%d" % k)
+                                     % (user, self.m_org), "g%d" % k)
                     if self._until(conn, self.m_course, tok,
                                    lambda st, b: st == 200, t0) is None:
                         self.missed["refuse"] += 1
                         continue
                     t0 = self.commit(sess, "DELETE FROM user_organizations WHERE user_id = "
                                      "'%s' AND organization_id = '%s';"
-                                     % (self.m_user, self.m_org), "r%d" % k)
+                                     % (user, self.m_org), "r%d" % k)
                     dt = self._until(conn, self.m_course, tok, lambda st, b: st == 403, t0)
                     if dt is None:
                         self.missed["refuse"] += 1
@@ -751,9 +773,15 @@ def measure_polling(stack, pg, data, conns, duration, polling, warmup):
     """The polling workload on one stack; for the service, after `warmup` seconds of the
     same load unmeasured (every worker's cache sees the courses: the steady state of
     pages that poll for minutes), with the writer and the probes beside it and its
-    statements counted."""
+    statements counted. Any other stack (the ceiling) runs with the writer beside it
+    too: the workload's database writes load the machine in both, and only what the
+    service does about them (notifications, misses) is charged to it."""
     if not stack.name.startswith("service"):
-        return measure(stack, pg, data, "polling", conns, duration)
+        polling.start(stack, duration, probes=False)
+        try:
+            return measure(stack, pg, data, "polling", conns, duration)
+        finally:
+            polling.finish()
     if warmup > 0 and not getattr(stack, "warm", False) and \
             not stack.name.endswith("-ttl"):
         log("polling: %d s of warm-up on %s" % (warmup, stack.name))
@@ -773,6 +801,7 @@ def measure_polling(stack, pg, data, conns, duration, polling, warmup):
     r["visible_ms"] = [x * 1000 for x in polling.visible]
     r["refused_ms"] = [x * 1000 for x in polling.refused]
     r["missed"] = dict(polling.missed)
+    r["probe_limited"] = polling.limited
     return r
 
 
@@ -799,8 +828,12 @@ def fmt_polling(runs):
     out.append("ceiling (fixed, median of its rounds): %.0f req/s, p99 %.2f ms; visible/"
                "refused in ms from the commit's acknowledgement to the first poll showing "
                "it; missed = probes not seen within %.0f s (write/refuse); %d writes/s by "
-               "the plain writer to %d generating courses"
+               "the plain writer to %d generating courses (beside the ceiling's rounds "
+               "too; the probes only beside the service's)"
                % (ceil_rps, ceil_p99 / 1000, PROBE_TIMEOUT_S, POLL_WRITES_PER_S, POLL_WRITTEN))
+    limited = sum(r.get("probe_limited", 0) for r in runs if r["scenario"] == "polling")
+    out.append("probe polls answered 429 (rate limit): %d (each poll goes out as the next "
+               "of many users, so none should be)" % limited)
     return "\n".join(out)
 
 
@@ -1129,8 +1162,12 @@ def main(argv=None):
                         r.update(stack=n, scenario=scen, conns=conns, round=rnd)
                         runs.append(r)
                         per[n].append(r)
-                        log("%s c=%d round %d %-16s %8.0f req/s p99 %.2f ms errors %d" % (
-                            scen, conns, rnd, n, r["rps"], r["p99_us"] / 1000, r["errors"]))
+                        log("%s c=%d round %d %-16s %8.0f req/s p99 %.2f ms errors %d%s" % (
+                            scen, conns, rnd, n, r["rps"], r["p99_us"] / 1000, r["errors"],
+                            " (non-2xx %d, connect %d, read %d, write %d, timeout %d)" % (
+                                r.get("status", 0), r.get("connect", 0), r.get("read", 0),
+                                r.get("write", 0),
+                                r.get("timeout", 0)) if r["errors"] else ""))
                 for n in order:
                     results.append((scen, conns, n, summarize(per[n])))
         print()

@@ -147,6 +147,12 @@ def main(argv=None):
     p.add_argument("--token-users", type=int, default=300)
     p.add_argument("--out", help="keep the callgrind file here")
     p.add_argument("--env", action="append", default=[], help="extra service VAR=value")
+    p.add_argument("--fixed", action="store_true",
+                   help="profile the transport ceiling (bench/fixed-responder, a fixed "
+                        "body) instead of the service, for the same requests")
+    p.add_argument("--strace", action="store_true",
+                   help="count the worker's system calls (strace -c) instead of its "
+                        "instructions")
     a = p.parse_args(argv)
     if not shutil.which("valgrind"):
         raise SystemExit("profile: valgrind not installed")
@@ -170,9 +176,19 @@ def main(argv=None):
         for kv in a.env:
             k, v = kv.split("=", 1)
             env[k] = v
+        binary = None
+        if a.fixed:
+            binary = os.path.join(BENCH_DIR, "fixed-responder")
+            body = os.path.join(root, "body.json")
+            with open(body, "wb") as f:
+                f.write(b'{"result":{"data":{"json":' + b"x" * 700 + b'}}}')
+            env["FIXED_BODY_FILE"] = body
+        if a.strace:
+            wrapper = ["strace", "-c", "-o", outfile + ".strace"]
+        else:
+            wrapper = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + outfile]
         svc = localstack.Service(os.path.join(root, "svc"), env, workers=1,
-                              wrapper=["valgrind", "--tool=callgrind",
-                                       "--callgrind-out-file=" + outfile],
+                              binary=binary, wrapper=wrapper,
                               sock=os.path.join(root, "svc", "fcgi.sock"),
                               # one process on fd 0 that is itself the worker (under
                               # the pool, callgrind would see only the master)
@@ -198,16 +214,17 @@ def main(argv=None):
         # zero the counters: what follows is the steady state of a long-lived worker.
         for c, u in pairs[:50]:
             http_get(url, pair_path(c), data.token(u))
-        vg_pid = svc.alive_pids()[0]
-        z = subprocess.Popen(["callgrind_control", "-z", str(vg_pid)],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for c, u in pairs[:5]:   # callgrind reads the command while running code
-            http_get(url, pair_path(c), data.token(u))
-            if z.poll() is not None:
-                break
-        zout = z.communicate(timeout=60)[0]
-        if z.returncode != 0:
-            raise SystemExit("profile: callgrind_control -z failed: " + zout)
+        if not a.strace:
+            vg_pid = svc.alive_pids()[0]
+            z = subprocess.Popen(["callgrind_control", "-z", str(vg_pid)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            for c, u in pairs[:5]:   # callgrind reads the command while running code
+                http_get(url, pair_path(c), data.token(u))
+                if z.poll() is not None:
+                    break
+            zout = z.communicate(timeout=60)[0]
+            if z.returncode != 0:
+                raise SystemExit("profile: callgrind_control -z failed: " + zout)
         time.sleep(0.2)
         t0 = time.monotonic()
         bad = 0
@@ -218,6 +235,17 @@ def main(argv=None):
         bench.log("%d requests under callgrind in %.1f s, %d not 200" % (len(pairs), dt, bad))
         svc.stop(timeout=30)
         svc = None
+        if a.strace:
+            with open(outfile + ".strace") as f:
+                calls = f.read()
+            n = len(pairs) + 50
+            print("strace -c of one worker over %d requests (warm-up included):" % n)
+            print(calls)
+            for line in calls.splitlines():
+                m = re.match(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$", line)
+                if m and m.group(2) != "total":
+                    print("%-20s %6.2f per request" % (m.group(2), int(m.group(1)) / n))
+            return 0
         if not os.path.exists(outfile):
             raise SystemExit("profile: callgrind wrote nothing")
         self_cost, incl, total = parse_callgrind(outfile)
