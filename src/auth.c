@@ -305,18 +305,29 @@ auth_verify(const struct auth_cfg *cfg, const char *header, int64_t now,
  * has one spelling (canonical_jws), so one entry; a token that is not
  * byte for byte a verified one misses and goes through auth_verify, so
  * the spelling check need not come before the lookup. The slot is chosen
- * by the hash's first bytes.
+ * by the hash's first bytes (a set of them: AUTH_WAYS).
  */
 #define AUTH_DIGEST_LEN 16
+
+/*
+ * Sets of AUTH_WAYS entries, the least recently used one replaced: with
+ * one entry per slot, two tokens in the same slot evicted each other, and
+ * with the clients of a busy worker filling half the slots a fifth of
+ * the lookups missed (each a signature check).
+ */
+#define AUTH_WAYS 4
 
 struct auth_entry {
 	unsigned char		 digest[AUTH_DIGEST_LEN];
 	struct auth_identity	 id;
+	uint64_t		 last;		/* the cache's tick at last use */
 	bool			 used;
 };
 
 struct auth_cache {
-	size_t			 slots;
+	size_t			 sets;
+	size_t			 ways;
+	uint64_t		 tick;
 	struct auth_entry	*e;
 	unsigned char		 key[SIPHASH_KEY_LEN];
 };
@@ -328,13 +339,14 @@ auth_cache_new(size_t slots)
 
 	if (slots == 0 || (c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
+	c->ways = slots < AUTH_WAYS ? slots : AUTH_WAYS;
+	c->sets = (slots + c->ways - 1) / c->ways;
 	/* No key, no cache: a guessable key would let a forged token hit. */
 	if (getrandom(c->key, sizeof(c->key), 0) != (ssize_t)sizeof(c->key) ||
-	    (c->e = calloc(slots, sizeof(*c->e))) == NULL) {
+	    (c->e = calloc(c->sets * c->ways, sizeof(*c->e))) == NULL) {
 		free(c);
 		return NULL;
 	}
-	c->slots = slots;
 	return c;
 }
 
@@ -348,23 +360,58 @@ auth_cache_free(struct auth_cache *c)
 	free(c);
 }
 
-/* The token's digest and its slot. */
+/* The token's digest and the first entry of its set. */
 static struct auth_entry *
-cache_slot(const struct auth_cache *c, const char *tok, size_t n,
+cache_set(const struct auth_cache *c, const char *tok, size_t n,
     unsigned char d[AUTH_DIGEST_LEN])
 {
 	uint64_t slot;
 
 	siphash24_128(c->key, tok, n, d);
 	memcpy(&slot, d, sizeof(slot));
-	return &c->e[slot % c->slots];
+	return &c->e[(slot % c->sets) * c->ways];
+}
+
+/* The token's live entry in its set, or NULL. */
+static struct auth_entry *
+cache_find(struct auth_cache *c, struct auth_entry *set,
+    const unsigned char d[AUTH_DIGEST_LEN], int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < c->ways; i++)
+		if (set[i].used && memcmp(set[i].digest, d,
+		    AUTH_DIGEST_LEN) == 0 && now <= set[i].id.exp) {
+			set[i].last = ++c->tick;
+			return &set[i];
+		}
+	return NULL;
+}
+
+/* Where a newly verified token goes: its own expired entry, a free one,
+ * else the least recently used. */
+static struct auth_entry *
+cache_victim(const struct auth_cache *c, struct auth_entry *set,
+    const unsigned char d[AUTH_DIGEST_LEN])
+{
+	struct auth_entry	*v = &set[0];
+	size_t			 i;
+
+	for (i = 0; i < c->ways; i++) {
+		if (!set[i].used || memcmp(set[i].digest, d,
+		    AUTH_DIGEST_LEN) == 0)
+			return &set[i];
+		if (set[i].last < v->last)
+			v = &set[i];
+	}
+	return v;
 }
 
 enum auth_err
 auth_verify_cached(const struct auth_cfg *cfg, struct auth_cache *c,
     const char *header, int64_t now, struct auth_identity *id, bool *hit)
 {
-	struct auth_entry	*e;
+	struct auth_entry	*set, *e;
 	enum auth_err		 r;
 	unsigned char		 d[AUTH_DIGEST_LEN];
 	const char		*tok;
@@ -373,24 +420,25 @@ auth_verify_cached(const struct auth_cfg *cfg, struct auth_cache *c,
 	*hit = false;
 	if (c == NULL || bearer_token(header, &tok, &n) != AUTH_OK)
 		return auth_verify(cfg, header, now, id);
-	e = cache_slot(c, tok, n, d);
-	if (e->used && memcmp(e->digest, d, sizeof(d)) == 0 &&
-	    now <= e->id.exp) {
+	set = cache_set(c, tok, n, d);
+	if ((e = cache_find(c, set, d, now)) != NULL) {
 		*id = e->id;
 		*hit = true;
 		return AUTH_OK;
 	}
 	if ((r = auth_verify(cfg, header, now, id)) != AUTH_OK)
 		return r;
+	e = cache_victim(c, set, d);
 	memcpy(e->digest, d, sizeof(d));
 	e->id = *id;
+	e->last = ++c->tick;
 	e->used = true;
 	return r;
 }
 
 bool
-auth_cache_lookup(const struct auth_cache *c, const char *header,
-    int64_t now, struct auth_identity *id)
+auth_cache_lookup(struct auth_cache *c, const char *header, int64_t now,
+    struct auth_identity *id)
 {
 	const struct auth_entry	*e;
 	unsigned char		 d[AUTH_DIGEST_LEN];
@@ -399,11 +447,8 @@ auth_cache_lookup(const struct auth_cache *c, const char *header,
 
 	/* Keyed as auth_verify_cached keys it: by the token, not the header. */
 	if (c == NULL || header == NULL ||
-	    bearer_token(header, &tok, &n) != AUTH_OK)
-		return false;
-	e = cache_slot(c, tok, n, d);
-	if (!e->used || memcmp(e->digest, d, sizeof(d)) != 0 ||
-	    now > e->id.exp)
+	    bearer_token(header, &tok, &n) != AUTH_OK ||
+	    (e = cache_find(c, cache_set(c, tok, n, d), d, now)) == NULL)
 		return false;
 	*id = e->id;
 	return true;

@@ -60,8 +60,9 @@ enum auth_err auth_verify(const struct auth_cfg *, const char *header,
  */
 struct auth_cache;
 
-/* A cache of `slots` entries under a random hash key; NULL when slots is
- * 0 (off), on ENOMEM or when getrandom(2) fails. */
+/* A cache of `slots` entries (in sets of four, the least recently used
+ * replaced) under a random hash key; NULL when slots is 0 (off), on
+ * ENOMEM or when getrandom(2) fails. */
 struct auth_cache *auth_cache_new(size_t slots);
 void	 auth_cache_free(struct auth_cache *);
 /* auth_verify(), answering from the cache (which may be NULL) when it can;
@@ -72,7 +73,7 @@ enum auth_err auth_verify_cached(const struct auth_cfg *, struct auth_cache *,
 
 /* Only the cache's answer: true (and id filled) when it holds header as a
  * token valid at `now`; nothing is verified. */
-bool	 auth_cache_lookup(const struct auth_cache *, const char *header,
+bool	 auth_cache_lookup(struct auth_cache *, const char *header,
 	    int64_t now, struct auth_identity *id);
 
 /* A short fixed description of the reason (never the token). */

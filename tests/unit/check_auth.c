@@ -397,6 +397,48 @@ part_last(char *hdr, int part)
 	return (end - p) % 4 == 0 ? NULL : end - 1;
 }
 
+/* Four slots are one set of four: four tokens stay; a fifth replaces the
+ * least recently used, whichever slot each token's hash names. */
+START_TEST(test_cache_lru)
+{
+	struct auth_cache	*c = auth_cache_new(4);
+	struct auth_identity	 id;
+	char			*h[5], claims[5][128];
+	struct mint		 m[5];
+	bool			 hit;
+	int			 i;
+
+	for (i = 0; i < 5; i++) {
+		snprintf(claims[i], sizeof(claims[i]), "{\"sub\":\"99999999-"
+		    "2222-3333-4444-55555555555%d\"," EXP_OK "}", i);
+		m[i] = (struct mint){ JWT_ALG_HS256, NULL, claims[i] };
+		h[i] = mint(&m[i]);
+	}
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(auth_verify_cached(&cfg, c, h[i], NOW, &id,
+		    &hit), AUTH_OK);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(auth_verify_cached(&cfg, c, h[i], NOW, &id,
+		    &hit), AUTH_OK);
+		ck_assert_msg(hit, "token %d was not kept", i);
+	}
+	/* 0 used last of all now: 1 is the least recently used */
+	ck_assert(auth_cache_lookup(c, h[0], NOW, &id));
+	ck_assert_int_eq(auth_verify_cached(&cfg, c, h[4], NOW, &id, &hit),
+	    AUTH_OK);
+	ck_assert(!hit);
+	ck_assert(!auth_cache_lookup(c, h[1], NOW, &id));
+	ck_assert(auth_cache_lookup(c, h[0], NOW, &id));
+	ck_assert(auth_cache_lookup(c, h[2], NOW, &id));
+	ck_assert(auth_cache_lookup(c, h[3], NOW, &id));
+	ck_assert(auth_cache_lookup(c, h[4], NOW, &id));
+	ck_assert_str_eq(id.user_id, "99999999-2222-3333-4444-555555555554");
+	auth_cache_free(c);
+	for (i = 0; i < 5; i++)
+		free(h[i]);
+}
+END_TEST
+
 START_TEST(test_one_spelling)
 {
 	static const char *const tails[] = {
@@ -684,6 +726,7 @@ add_tests(TCase *tc)
 	tcase_add_loop_test(tc, test_aud_iss, 0, N(claim_cases));
 	tcase_add_test(tc, test_bad_key_files);
 	tcase_add_test(tc, test_cache);
+	tcase_add_test(tc, test_cache_lru);
 	tcase_add_loop_test(tc, test_siphash, 0, 64);
 	tcase_add_loop_test(tc, test_minted, 0, N(cases));
 	tcase_add_test(tc, test_alg_none);
