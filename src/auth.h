@@ -60,7 +60,7 @@ enum auth_err auth_verify(const struct auth_cfg *, const char *header,
  */
 struct auth_cache;
 
-/* A cache of `slots` entries (in sets of four, the least recently used
+/* A cache of `slots` entries (in sets of eight, the least recently used
  * replaced) under a random hash key; NULL when slots is 0 (off), on
  * ENOMEM or when getrandom(2) fails. */
 struct auth_cache *auth_cache_new(size_t slots);
