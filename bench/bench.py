@@ -221,7 +221,7 @@ class FcgiStack(Stack):
     fixed responder, which has no master of its own."""
 
     def __init__(self, name, root, binary, env, workers, pools=1, keepalive=0,
-                 nginx_workers=2, appname=None):
+                 nginx_workers=2, appname=None, mode=None):
         self.name = name
         self.appname = appname
         self.services = []
@@ -229,9 +229,10 @@ class FcgiStack(Stack):
         per = [workers // pools + (1 if i < workers % pools else 0) for i in range(pools)]
         for i, n in enumerate(per):
             d = os.path.join(root, "pool%d" % i)
-            mode = "pool" if os.path.basename(binary) == "coursegen-status" else "spawn-fcgi"
+            m = mode or ("pool" if os.path.basename(binary) == "coursegen-status"
+                         else "spawn-fcgi")
             s = Service(d, env, workers=n, binary=binary, wrapper=[],
-                        sock=os.path.join(d, "fcgi.sock"), mode=mode)
+                        sock=os.path.join(d, "fcgi.sock"), mode=m)
             s.start()
             self.services.append(s)
         self.nginx = BenchNginx(os.path.join(root, "nginx"), [s.sock for s in self.services],
@@ -981,6 +982,13 @@ def build_stacks(a, root, pg, data, names):
             stacks[name] = FcgiStack(name, os.path.join(root, name), binary,
                                      svc_env("bench-service"), a.workers,
                                      nginx_workers=a.nginx_workers, appname="bench-service")
+        elif name == "service-spawn":
+            # the same workers started by spawn-fcgi (socket on fd 0, no master), as
+            # mod_fcgid and a plain spawn-fcgi deployment run them
+            stacks[name] = FcgiStack(name, os.path.join(root, name), binary,
+                                     svc_env("bench-spawn"), a.workers,
+                                     nginx_workers=a.nginx_workers, appname="bench-spawn",
+                                     mode="spawn-fcgi")
         elif name == "service-keepconn":
             stacks[name] = FcgiStack(name, os.path.join(root, name), binary,
                                      svc_env("bench-keepconn"), a.workers,
@@ -1068,7 +1076,8 @@ def main(argv=None):
     p.add_argument("--stacks", default="service,service-nolimit,fixed,fixed-db,node,pgbench,service-ttl",
                    help="of service, fixed, fixed-db (the fixed responder also running "
                         "the service's query: transport + database), node, pgbench, "
-                        "service-keepconn, service-ttl (CACHE_NOTIFY=0: the 1 s TTL "
+                        "service-keepconn, service-spawn (the workers under spawn-fcgi, "
+                        "no master), service-ttl (CACHE_NOTIFY=0: the 1 s TTL "
                         "cache, polling only), "
                         "service-noprep, service-pgbouncer, service-2pools, "
                         "service-tokcache (TOKEN_CACHE=16384), "

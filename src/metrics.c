@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +17,11 @@ static const uint64_t bucket_us[] = {
 };
 #define NBUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
 
+/*
+ * The counters, in shards: each worker adds to the shard of its slot, and
+ * the exposition sums them. One set shared by the pool's workers cost
+ * every request a dozen cache lines taken over from another core.
+ */
 struct counters {
 	uint64_t	 calls[MP__MAX][TRPC__MAX + 1];	/* [..][TRPC__MAX] = OK */
 	uint64_t	 buckets[NBUCKETS];
@@ -25,25 +31,33 @@ struct counters {
 	uint64_t	 db_errors[MDB__MAX];
 	uint64_t	 cache[2][2];			/* [token?][hit?] */
 	uint64_t	 restarts[MR__MAX];
-	/* the pool's status */
-	int64_t		 start_time;			/* epoch seconds */
 	uint64_t	 reloads[2];			/* [ok?] */
-	struct {
-		int32_t	 pid;				/* 0 free, -1 reserved */
-		uint32_t busy;
-	}		 slots[METRICS_SLOTS];
 	uint64_t	 ratelimit[RL__MAX][2];		/* [kind][limited?] */
 	uint64_t	 rl_evictions[2];		/* [active?] */
 	uint64_t	 rl_unverified;
 	uint64_t	 cors_preflights[2];		/* [allowed?] */
-	/* Not a counter: the rate limiter's table, shared the same way. */
-	struct rl_table	 rl;
 	uint64_t	 cache_notices;
 	uint64_t	 cache_flushes;
+} __attribute__((aligned(64)));
+
+/* Shards: a pool of more workers than this shares some (atomically). */
+#define METRICS_SHARDS	64
+
+struct shared {
+	struct counters	 shard[METRICS_SHARDS];
+	/* the pool's status */
+	int64_t		 start_time;			/* epoch seconds */
 	uint64_t	 cache_mode;			/* the last one set */
+	struct {
+		int32_t	 pid;				/* 0 free, -1 reserved */
+		uint32_t busy;
+	} __attribute__((aligned(64))) slots[METRICS_SLOTS];
+	/* Not a counter: the rate limiter's table, shared the same way. */
+	struct rl_table	 rl;
 };
 
-static struct counters *m;
+static struct shared *m;
+static struct counters *mine;	/* this process's shard */
 static int my_slot = -1;
 
 static void	 render_pool(struct buf *);
@@ -60,9 +74,14 @@ metrics_init(enum metrics_memory mem)
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			return -1;
-	} else if ((p = calloc(1, sizeof(*m))) == NULL)
-		return -1;
+	} else {
+		/* The shards' alignment (a cache line), as mmap gives. */
+		if (posix_memalign(&p, 64, sizeof(*m)) != 0)
+			return -1;
+		memset(p, 0, sizeof(*m));
+	}
 	m = p;
+	mine = &m->shard[0];
 	m->start_time = (int64_t)time(NULL);
 	ratelimit_attach(&m->rl);
 	return 0;
@@ -72,12 +91,28 @@ metrics_init(enum metrics_memory mem)
 #define ADD(x, n) __atomic_add_fetch(&(x), (n), __ATOMIC_RELAXED)
 #define GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
+/* A counter summed over the shards: SUM(calls[p][c]). */
+#define SUM(f) total(&m->shard[0].f)
+
+static uint64_t
+total(const uint64_t *in_first)
+{
+	size_t		 off = (size_t)((const char *)in_first -
+			    (const char *)&m->shard[0]), i;
+	uint64_t	 t = 0;
+
+	for (i = 0; i < METRICS_SHARDS; i++)
+		t += GET(*(const uint64_t *)(const void *)
+		    ((const char *)&m->shard[i] + off));
+	return t;
+}
+
 /* calls[p][TRPC__MAX] counts the answered calls, calls[p][c] the failed. */
 static void
 count_call(enum metrics_proc p, enum trpc_code c)
 {
 	if (m != NULL && p < MP__MAX && c <= TRPC__MAX)
-		ADD(m->calls[p][c], 1);
+		ADD(mine->calls[p][c], 1);
 }
 
 void
@@ -104,65 +139,65 @@ metrics_latency(uint64_t us)
 	for (i = 0; i < NBUCKETS && us > bucket_us[i]; i++)
 		;
 	if (i < NBUCKETS)
-		ADD(m->buckets[i], 1);
-	ADD(m->lat_count, 1);
-	ADD(m->lat_sum_us, us);
+		ADD(mine->buckets[i], 1);
+	ADD(mine->lat_count, 1);
+	ADD(mine->lat_sum_us, us);
 }
 
 void
 metrics_db_reconnect(void)
 {
 	if (m != NULL)
-		ADD(m->db_reconnects, 1);
+		ADD(mine->db_reconnects, 1);
 }
 
 void
 metrics_db_error(enum metrics_db k)
 {
 	if (m != NULL && k < MDB__MAX)
-		ADD(m->db_errors[k], 1);
+		ADD(mine->db_errors[k], 1);
 }
 
 void
 metrics_cache(enum metrics_cache_of which, enum metrics_lookup found)
 {
 	if (m != NULL)
-		ADD(m->cache[which == MC_TOKENS][found == ML_HIT], 1);
+		ADD(mine->cache[which == MC_TOKENS][found == ML_HIT], 1);
 }
 
 void
 metrics_restart(enum metrics_restart r)
 {
 	if (m != NULL && r < MR__MAX)
-		ADD(m->restarts[r], 1);
+		ADD(mine->restarts[r], 1);
 }
 
 void
 metrics_ratelimit(enum rl_kind k, enum rl_verdict v)
 {
 	if (m != NULL && k < RL__MAX)
-		ADD(m->ratelimit[k][v == RL_LIMIT], 1);
+		ADD(mine->ratelimit[k][v == RL_LIMIT], 1);
 }
 
 void
 metrics_cors_preflight(bool allowed)
 {
 	if (m != NULL)
-		ADD(m->cors_preflights[allowed], 1);
+		ADD(mine->cors_preflights[allowed], 1);
 }
 
 void
 metrics_ratelimit_unverified(void)
 {
 	if (m != NULL)
-		ADD(m->rl_unverified, 1);
+		ADD(mine->rl_unverified, 1);
 }
 
 void
 metrics_ratelimit_evict(bool active)
 {
 	if (m != NULL)
-		ADD(m->rl_evictions[active], 1);
+		ADD(mine->rl_evictions[active], 1);
 }
 
 void
@@ -170,16 +205,16 @@ metrics_cache_notice(bool flushed)
 {
 	if (m == NULL)
 		return;
-	ADD(m->cache_notices, 1);
+	ADD(mine->cache_notices, 1);
 	if (flushed)
-		ADD(m->cache_flushes, 1);
+		ADD(mine->cache_flushes, 1);
 }
 
 void
 metrics_cache_flush(void)
 {
 	if (m != NULL)
-		ADD(m->cache_flushes, 1);
+		ADD(mine->cache_flushes, 1);
 }
 
 void
@@ -212,7 +247,7 @@ metrics_render(struct buf *out)
 	    "procedure and code.\n# TYPE coursegen_calls_total counter\n");
 	for (p = 0; p < MP__MAX; p++)
 		for (c = 0; c <= TRPC__MAX; c++)
-			if ((v = GET(m->calls[p][c])) > 0)
+			if ((v = SUM(calls[p][c])) > 0)
 				buf_printf(out, "coursegen_calls_total{procedure="
 				    "\"%s\",code=\"%s\"} %llu\n", proc_names[p],
 				    c == TRPC__MAX ? "OK" :
@@ -223,7 +258,7 @@ metrics_render(struct buf *out)
 	    "answer one request.\n# TYPE coursegen_request_duration_seconds "
 	    "histogram\n");
 	for (i = 0; i < NBUCKETS; i++) {
-		cum += GET(m->buckets[i]);
+		cum += SUM(buckets[i]);
 		buf_printf(out, "coursegen_request_duration_seconds_bucket"
 		    "{le=\"%g\"} %llu\n", (double)bucket_us[i] / 1e6,
 		    (unsigned long long)cum);
@@ -231,20 +266,20 @@ metrics_render(struct buf *out)
 	buf_printf(out, "coursegen_request_duration_seconds_bucket{le=\"+Inf\"}"
 	    " %llu\ncoursegen_request_duration_seconds_sum %.6f\n"
 	    "coursegen_request_duration_seconds_count %llu\n",
-	    (unsigned long long)GET(m->lat_count),
-	    (double)GET(m->lat_sum_us) / 1e6,
-	    (unsigned long long)GET(m->lat_count));
+	    (unsigned long long)SUM(lat_count),
+	    (double)SUM(lat_sum_us) / 1e6,
+	    (unsigned long long)SUM(lat_count));
 
 	buf_printf(out, "# HELP coursegen_db_reconnects_total Database "
 	    "connections opened again after a failure.\n"
 	    "# TYPE coursegen_db_reconnects_total counter\n"
 	    "coursegen_db_reconnects_total %llu\n",
-	    (unsigned long long)GET(m->db_reconnects));
+	    (unsigned long long)SUM(db_reconnects));
 	buf_puts(out, "# HELP coursegen_db_errors_total Failed status "
 	    "queries, by kind.\n# TYPE coursegen_db_errors_total counter\n");
 	for (i = 0; i < MDB__MAX; i++)
 		buf_printf(out, "coursegen_db_errors_total{kind=\"%s\"} %llu\n",
-		    db_names[i], (unsigned long long)GET(m->db_errors[i]));
+		    db_names[i], (unsigned long long)SUM(db_errors[i]));
 
 	buf_puts(out, "# HELP coursegen_cache_requests_total Cache lookups, "
 	    "by cache and result.\n# TYPE coursegen_cache_requests_total "
@@ -253,7 +288,7 @@ metrics_render(struct buf *out)
 		buf_printf(out, "coursegen_cache_requests_total{cache=\"%s\","
 		    "result=\"%s\"} %llu\n", i / 2 ? "token" : "status",
 		    i % 2 ? "hit" : "miss",
-		    (unsigned long long)GET(m->cache[i / 2][i % 2]));
+		    (unsigned long long)SUM(cache[i / 2][i % 2]));
 
 	buf_printf(out, "# HELP coursegen_cache_notifications_total Change "
 	    "notifications applied to the status cache.\n"
@@ -263,8 +298,8 @@ metrics_render(struct buf *out)
 	    "emptied (connection opened or lost, TRUNCATE, unknown payload).\n"
 	    "# TYPE coursegen_cache_flushes_total counter\n"
 	    "coursegen_cache_flushes_total %llu\n",
-	    (unsigned long long)GET(m->cache_notices),
-	    (unsigned long long)GET(m->cache_flushes));
+	    (unsigned long long)SUM(cache_notices),
+	    (unsigned long long)SUM(cache_flushes));
 	buf_puts(out, "# HELP coursegen_cache_mode The status cache's mode "
 	    "(exact: kept by change notifications; ttl: entries expire).\n"
 	    "# TYPE coursegen_cache_mode gauge\n");
@@ -279,7 +314,7 @@ metrics_render(struct buf *out)
 	for (i = 0; i < MR__MAX; i++)
 		buf_printf(out, "coursegen_worker_restarts_total{reason=\"%s\"}"
 		    " %llu\n", restart_names[i],
-		    (unsigned long long)GET(m->restarts[i]));
+		    (unsigned long long)SUM(restarts[i]));
 
 	buf_puts(out, "# HELP coursegen_ratelimit_calls_total Calls checked "
 	    "by the rate limiter, by client key and result.\n# TYPE "
@@ -288,13 +323,13 @@ metrics_render(struct buf *out)
 		buf_printf(out, "coursegen_ratelimit_calls_total{key=\"%s\","
 		    "result=\"%s\"} %llu\n", i / 2 ? "address" : "user",
 		    i % 2 ? "limited" : "allowed",
-		    (unsigned long long)GET(m->ratelimit[i / 2][i % 2]));
+		    (unsigned long long)SUM(ratelimit[i / 2][i % 2]));
 	buf_printf(out, "# HELP coursegen_ratelimit_unverified_total Calls "
 	    "refused before their token was verified (their address past its "
 	    "limit, the token unknown to the token cache); also counted as "
 	    "limited address calls.\n# TYPE coursegen_ratelimit_unverified_total"
 	    " counter\ncoursegen_ratelimit_unverified_total %llu\n",
-	    (unsigned long long)GET(m->rl_unverified));
+	    (unsigned long long)SUM(rl_unverified));
 	buf_puts(out, "# HELP coursegen_ratelimit_evictions_total Clients "
 	    "dropped from the rate limiter's table for another, by state "
 	    "(active: its bucket was not full again, so it starts afresh)."
@@ -302,7 +337,7 @@ metrics_render(struct buf *out)
 	for (i = 0; i < 2; i++)
 		buf_printf(out, "coursegen_ratelimit_evictions_total{state="
 		    "\"%s\"} %llu\n", i ? "active" : "idle",
-		    (unsigned long long)GET(m->rl_evictions[i]));
+		    (unsigned long long)SUM(rl_evictions[i]));
 
 	buf_puts(out, "# HELP coursegen_cors_preflights_total CORS preflights "
 	    "answered, by result (refused: an origin not in CORS_ORIGINS)."
@@ -310,7 +345,7 @@ metrics_render(struct buf *out)
 	for (i = 0; i < 2; i++)
 		buf_printf(out, "coursegen_cors_preflights_total{result=\"%s\"}"
 		    " %llu\n", i ? "allowed" : "refused",
-		    (unsigned long long)GET(m->cors_preflights[i]));
+		    (unsigned long long)SUM(cors_preflights[i]));
 	render_pool(out);
 }
 
@@ -342,6 +377,8 @@ void
 metrics_slot_use(int slot)
 {
 	my_slot = slot;
+	if (m != NULL && slot >= 0)
+		mine = &m->shard[slot % METRICS_SHARDS];
 	metrics_slot_set(slot, (long)getpid());
 }
 
@@ -379,14 +416,14 @@ void
 metrics_reload_done(void)
 {
 	if (m != NULL)
-		ADD(m->reloads[1], 1);
+		ADD(mine->reloads[1], 1);
 }
 
 void
 metrics_reload_refused(void)
 {
 	if (m != NULL)
-		ADD(m->reloads[0], 1);
+		ADD(mine->reloads[0], 1);
 }
 
 static void
@@ -425,8 +462,8 @@ render_pool(struct buf *out)
 	    "coursegen_reloads_total counter\n"
 	    "coursegen_reloads_total{result=\"ok\"} %llu\n"
 	    "coursegen_reloads_total{result=\"failed\"} %llu\n",
-	    (unsigned long long)GET(m->reloads[1]),
-	    (unsigned long long)GET(m->reloads[0]));
+	    (unsigned long long)SUM(reloads[1]),
+	    (unsigned long long)SUM(reloads[0]));
 	buf_printf(out, "# HELP coursegen_build_info The running version.\n"
 	    "# TYPE coursegen_build_info gauge\n"
 	    "coursegen_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
@@ -457,10 +494,10 @@ metrics_render_status(struct buf *out)
 	    "reloads:         ok %llu, failed %llu\n",
 	    PACKAGE_STRING, when, (long long)(time(NULL) - start),
 	    (unsigned long long)(busy + idle), (unsigned long long)busy,
-	    (unsigned long long)idle, (unsigned long long)GET(m->lat_count),
-	    (unsigned long long)GET(m->restarts[MR_CRASH]),
-	    (unsigned long long)GET(m->restarts[MR_RECYCLE]),
-	    (unsigned long long)GET(m->restarts[MR_RELOAD]),
-	    (unsigned long long)GET(m->reloads[1]),
-	    (unsigned long long)GET(m->reloads[0]));
+	    (unsigned long long)idle, (unsigned long long)SUM(lat_count),
+	    (unsigned long long)SUM(restarts[MR_CRASH]),
+	    (unsigned long long)SUM(restarts[MR_RECYCLE]),
+	    (unsigned long long)SUM(restarts[MR_RELOAD]),
+	    (unsigned long long)SUM(reloads[1]),
+	    (unsigned long long)SUM(reloads[0]));
 }
