@@ -92,6 +92,13 @@ ratelimit_key(enum rl_kind kind, const char *id)
 	return hash_bytes(seed, kind, a, 8);
 }
 
+/* The first of the RL_WAYS slots of key's set (the top bits pick it). */
+static struct rl_slot *
+rl_set(struct rl_table *t, uint64_t key)
+{
+	return &t->slots[(size_t)(key >> 40) % RL_SETS * RL_WAYS];
+}
+
 /*
  * The slot of `key` in its set, claimed if absent (an empty slot, else the
  * one with the earliest TAT, reset to a fresh bucket). NULL after
@@ -100,7 +107,7 @@ ratelimit_key(enum rl_kind kind, const char *id)
 static struct rl_slot *
 find_slot(struct rl_table *t, uint64_t key, int64_t now, int *evicted)
 {
-	struct rl_slot	*set = &t->slots[(size_t)(key >> 40) % RL_SETS];
+	struct rl_slot	*set = rl_set(t, key);
 	int		 tries, i, victim;
 	uint64_t	 k;
 	int64_t		 min, tat;
@@ -181,7 +188,7 @@ ratelimit_peek_in(struct rl_table *t, uint64_t key, int64_t now,
 	if (t == NULL || rate <= 0 || key == 0)
 		return RL_OFF;
 	gcra(rate, burst, &interval, &tolerance);
-	set = &t->slots[(size_t)(key >> 40) % RL_SETS];
+	set = rl_set(t, key);
 	for (i = 0; i < RL_WAYS; i++) {
 		if (LOAD(set[i].key) != key)
 			continue;

@@ -26,8 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RL_WAYS		8
-#define RL_SETS		2048
+/* A set is one cache line: a call reads and writes one line that other
+ * processes of the pool may have written. */
+#define RL_WAYS		4
+#define RL_SETS		4096
 #define RL_SLOTS	(RL_WAYS * RL_SETS)	/* 16384 clients, 256 KiB */
 
 struct rl_slot {
@@ -39,7 +41,7 @@ struct rl_slot {
  * empty table (the seed is set by ratelimit_attach). */
 struct rl_table {
 	uint64_t	 seed;
-	struct rl_slot	 slots[RL_SLOTS];
+	struct rl_slot	 slots[RL_SLOTS] __attribute__((aligned(64)));
 };
 
 enum rl_kind {

@@ -1,6 +1,7 @@
 /* check_ratelimit.c - token buckets: refill, burst, keys, eviction, sharing. */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -19,9 +20,11 @@
 static struct rl_table *
 table_new(void)
 {
-	struct rl_table *t = calloc(1, sizeof(*t));
+	struct rl_table	*t = NULL;
 
-	ck_assert_ptr_nonnull(t);
+	/* As the pool's shared memory has it: a set is one cache line. */
+	ck_assert_int_eq(posix_memalign((void **)&t, 64, sizeof(*t)), 0);
+	memset(t, 0, sizeof(*t));
 	return t;
 }
 
@@ -176,6 +179,35 @@ END_TEST
 
 /* Keys that land in the same set: the top bits pick the set. */
 #define SAME_SET(i) (((uint64_t)5 << 40) | (uint64_t)(i + 1))
+
+/* The table holds RL_SLOTS clients: RL_WAYS in each set, and no set
+ * shares a slot with another (each client keeps its bucket). */
+START_TEST(test_capacity)
+{
+	struct rl_table	*t = table_new();
+	long long	 retry;
+	uint64_t	 k;
+	int		 ev;
+	size_t		 s, w;
+
+	for (s = 0; s < RL_SETS; s++)
+		for (w = 0; w < RL_WAYS; w++) {
+			k = (uint64_t)s << 40 | (w + 1);
+			ck_assert(ratelimit_take_in(t, k, T0, 1, 1, &retry,
+			    &ev) == RL_ALLOW);
+			ck_assert_msg(ev == 0, "set %zu way %zu evicted", s, w);
+		}
+	/* Each is still there: its bucket (burst 1) is empty. */
+	for (s = 0; s < RL_SETS; s++)
+		for (w = 0; w < RL_WAYS; w++) {
+			k = (uint64_t)s << 40 | (w + 1);
+			ck_assert(ratelimit_take_in(t, k, T0, 1, 1, &retry,
+			    &ev) == RL_LIMIT);
+		}
+	ck_assert_uint_eq((uintptr_t)t->slots % 64, 0);
+	free(t);
+}
+END_TEST
 
 START_TEST(test_eviction)
 {
@@ -351,6 +383,7 @@ add_tests(TCase *tc)
 	tcase_add_test(tc, test_clients_independent);
 	tcase_add_test(tc, test_peek);
 	tcase_add_test(tc, test_off);
+	tcase_add_test(tc, test_capacity);
 	tcase_add_test(tc, test_eviction);
 	tcase_add_test(tc, test_keys);
 	tcase_add_test(tc, test_shared_processes);
