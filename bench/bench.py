@@ -1054,6 +1054,37 @@ def build_stacks(a, root, pg, data, names):
     return stacks
 
 
+AUTOGROUP = "/proc/sys/kernel/sched_autogroup_enabled"
+
+
+def autogroup_off():
+    """Turn the scheduler's autogroups off for the run (root only); returns what to
+    restore, or None. With them on, CPU is shared between sessions: spawn-fcgi puts
+    each of its workers in a session of its own (the fixed responder's four got four
+    shares), the pool is one session (its four workers shared one), and the ceiling
+    won on scheduling, not on work. Off, every process of every stack weighs the same,
+    as in the root group of a server's cgroup."""
+    try:
+        with open(AUTOGROUP) as f:
+            was = f.read().strip()
+        if was != "0" and os.geteuid() == 0:
+            with open(AUTOGROUP, "w") as f:
+                f.write("0")
+            return was
+    except OSError:
+        pass
+    return None
+
+
+def autogroup_state():
+    try:
+        with open(AUTOGROUP) as f:
+            return "off" if f.read().strip() == "0" else \
+                "ON (not root: spawn-fcgi's workers outweigh the pool's)"
+    except OSError:
+        return "n/a"
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--courses", type=int, default=100000)
@@ -1105,6 +1136,7 @@ def main(argv=None):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PEER_DIR, check=True)
 
     localstack._exit_on_sigterm()
+    autogroup_was = autogroup_off()
     root = tempfile.mkdtemp(prefix="coursegen-bench-")
     os.chmod(root, 0o755)
     stacks = {}
@@ -1198,8 +1230,8 @@ def main(argv=None):
               "%d rounds of %d s, interleaved; medians (errors summed, memory peak)"
               % (a.courses, a.users, a.orgs, a.workers, a.nginx_workers, a.rounds,
                  a.duration))
-        print("machine: %s, %d cores, %s; tree: %s" % (cpu_model(), os.cpu_count(), kernel(),
-                                                     git_state()))
+        print("machine: %s, %d cores, %s; tree: %s; scheduler autogroups %s" % (
+            cpu_model(), os.cpu_count(), kernel(), git_state(), autogroup_state()))
         print("memory in MiB: app = service workers / node / pgbench client (RSS sum, PSS "
               "sum), stack = app RSS + nginx RSS + PSS of its PostgreSQL backends")
         print(fmt_table(results))
@@ -1233,6 +1265,9 @@ def main(argv=None):
             shutil.rmtree(root, ignore_errors=True)
         else:
             log("kept %s" % root)
+        if autogroup_was is not None:
+            with open(AUTOGROUP, "w") as f:
+                f.write(autogroup_was)
 
 
 def cpu_model():
