@@ -821,21 +821,28 @@ def measure_polling(stack, pg, data, conns, duration, polling, warmup):
 
 def fmt_polling(runs):
     """One line per service round of the polling workload, against the ceiling's
-    median of the same run."""
+    median of the same run, and against the ceiling's round measured beside it (the
+    rounds are interleaved: on a machine whose speed drifts, the pair of one round
+    is the closer comparison)."""
     fixed = [r for r in runs if r["scenario"] == "polling" and r["stack"] == "fixed"]
+    by_round = {r["round"]: r for r in fixed}
     out = []
     ceil_rps = statistics.median(r["rps"] for r in fixed) if fixed else 0
     ceil_p99 = statistics.median(r["p99_us"] for r in fixed) if fixed else 0
-    hdr = "%-17s %5s %9s %8s %8s %9s %7s %8s %17s %17s %7s" % (
-        "stack", "round", "req/s", "/ceiling", "p99 ms", "p99/ceil", "errors", "stmt/poll",
-        "visible p50/p99", "refused p50/p99", "missed")
+    hdr = "%-17s %5s %9s %8s %8s %8s %9s %8s %7s %8s %17s %17s %7s" % (
+        "stack", "round", "req/s", "/ceiling", "/its rnd", "p99 ms", "p99/ceil", "/its rnd",
+        "errors", "stmt/poll", "visible p50/p99", "refused p50/p99", "missed")
     out += [hdr, "-" * len(hdr)]
     for r in runs:
         if r["scenario"] != "polling" or "statements_per_poll" not in r:
             continue
-        out.append("%-17s %5d %9.0f %8.2f %8.2f %9.2f %7d %8.4f %8.1f/%-8.1f %8.1f/%-8.1f %7s" % (
+        pair = by_round.get(r["round"])
+        out.append("%-17s %5d %9.0f %8.2f %8.2f %8.2f %9.2f %8.2f %7d %8.4f %8.1f/%-8.1f "
+                   "%8.1f/%-8.1f %7s" % (
             r["stack"], r["round"], r["rps"], r["rps"] / ceil_rps if ceil_rps else 0,
-            r["p99_us"] / 1000, r["p99_us"] / ceil_p99 if ceil_p99 else 0, r["errors"],
+            r["rps"] / pair["rps"] if pair else 0,
+            r["p99_us"] / 1000, r["p99_us"] / ceil_p99 if ceil_p99 else 0,
+            r["p99_us"] / pair["p99_us"] if pair else 0, r["errors"],
             r["statements_per_poll"], pct(r["visible_ms"], 50), pct(r["visible_ms"], 99),
             pct(r["refused_ms"], 50), pct(r["refused_ms"], 99),
             "%d/%d" % (r["missed"]["write"], r["missed"]["refuse"])))
