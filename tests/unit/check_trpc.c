@@ -193,6 +193,26 @@ static const struct req_case cases[] = {
 	  ERRP("who", -32001, "UNAUTHORIZED", 401, "guarded") "]", false },
 };
 
+/* The request of a case, its body read from b. */
+static void
+case_request(const struct req_case *c, struct http_req *req, struct body *b)
+{
+	memset(req, 0, sizeof(*req));
+	req->method = c->method;
+	req->script_name = c->script;
+	req->path_info = c->path_info;
+	req->query = c->query;
+	req->content_type = c->ctype;
+	req->content_length = c->clen;
+	req->trpc_accept = c->trpc_accept;
+	req->accept = c->accept;
+	b->p = c->body ? c->body : "";
+	b->left = strlen(b->p);
+	req->read_body = body_read;
+	req->body_ctx = b;
+	http_req_set_path(req);
+}
+
 static void
 check_request(const struct trpc_endpoint *l, const struct req_case *c, int i)
 {
@@ -201,20 +221,7 @@ check_request(const struct trpc_endpoint *l, const struct req_case *c, int i)
 	struct body		 body;
 	const char		*got;
 
-	memset(&req, 0, sizeof(req));
-	req.method = c->method;
-	req.script_name = c->script;
-	req.path_info = c->path_info;
-	req.query = c->query;
-	req.content_type = c->ctype;
-	req.content_length = c->clen;
-	req.trpc_accept = c->trpc_accept;
-	req.accept = c->accept;
-	body.p = c->body ? c->body : "";
-	body.left = strlen(body.p);
-	req.read_body = body_read;
-	req.body_ctx = &body;
-	http_req_set_path(&req);
+	case_request(c, &req, &body);
 
 	http_resp_init(&resp);
 	trpc_handle(l, procs, N(procs), NULL, &req, &resp);
@@ -594,20 +601,7 @@ answer(const struct trpc_endpoint *l, const struct req_case *c,
 	struct http_resp	 resp;
 	struct body		 body;
 
-	memset(&req, 0, sizeof(req));
-	req.method = c->method;
-	req.script_name = c->script;
-	req.path_info = c->path_info;
-	req.query = c->query;
-	req.content_type = c->ctype;
-	req.content_length = c->clen;
-	req.trpc_accept = c->trpc_accept;
-	req.accept = c->accept;
-	body.p = c->body ? c->body : "";
-	body.left = strlen(body.p);
-	req.read_body = body_read;
-	req.body_ctx = &body;
-	http_req_set_path(&req);
+	case_request(c, &req, &body);
 	http_resp_init(&resp);
 	trpc_handle(l, procs, N(procs), NULL, &req, &resp);
 	http_resp_serialize(&resp, out);
