@@ -330,6 +330,18 @@ def _signal(pid, sig):
         pass
 
 
+def _terminate(proc, grace=5):
+    """SIGTERM proc (a Popen, or None), SIGKILL it after `grace` seconds; reaped."""
+    if proc is None or proc.poll() is not None:
+        return
+    _signal(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        _signal(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 class _Cleanup:
     """Objects still running at interpreter exit are stopped, newest first."""
     live = []
@@ -1117,13 +1129,7 @@ class Simulator:
 
     def close(self):
         """SIGTERM (it ends between two calls), then SIGKILL after 5 s."""
-        if self.proc.poll() is None:
-            _signal(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                _signal(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        _terminate(self.proc)
         _Cleanup.remove(self)
 
     stop = close
@@ -1187,14 +1193,8 @@ class PgBouncer:
         return [self.proc.pid] if self.proc and self.proc.poll() is None else []
 
     def stop(self):
-        """SIGTERM its process group, SIGKILL after 5 s."""
-        if self.proc is not None and self.proc.poll() is None:
-            _signal(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                _signal(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        """SIGTERM, SIGKILL after 5 s."""
+        _terminate(self.proc)
         _Cleanup.remove(self)
 
     close = stop

@@ -68,21 +68,31 @@ http_req_set_path(struct http_req *req)
 /* The longest name in vars; names longer than this are skipped unread. */
 #define VARS_MAXLEN	34
 
+/* Which rows of vars have each length: a web server passes some thirty
+ * variables, and most of them need no comparison at all. Built once,
+ * before main. */
+static uint32_t by_len[VARS_MAXLEN + 1];
+
+static void __attribute__((constructor))
+vars_index(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		if (vars[i].len <= VARS_MAXLEN)	/* (check_http: all are) */
+			by_len[vars[i].len] |= UINT32_C(1) << i;
+}
+
 void
 http_req_init(struct http_req *req, char *const *env,
     ssize_t (*read_body)(void *, char *, size_t), void *body_ctx)
 {
 	const char	*eq, **field;
-	uint32_t	 by_len[VARS_MAXLEN + 1] = { 0 }, m;
+	uint32_t	 m;
 	size_t		 i, n;
 
 	/* Not the path buffer: http_req_set_path writes what it uses. */
 	memset(req, 0, offsetof(struct http_req, path_buf));
-	/* Which rows have each length: a web server passes some thirty
-	 * variables, and most of them need no comparison at all. */
-	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-		if (vars[i].len <= VARS_MAXLEN)	/* (check_http: all are) */
-			by_len[vars[i].len] |= UINT32_C(1) << i;
 	for (; env != NULL && *env != NULL; env++) {
 		if ((eq = strchr(*env, '=')) == NULL ||
 		    (n = (size_t)(eq - *env)) > VARS_MAXLEN)
@@ -124,12 +134,6 @@ http_resp_free(struct http_resp *r)
 {
 	buf_free(&r->headers);
 	buf_free(&r->body);
-}
-
-static bool
-header_safe(const char *s)
-{
-	return strpbrk(s, "\r\n") == NULL;
 }
 
 /* The length of s if it has no CR or LF (nor a colon, for a name); else
@@ -179,9 +183,9 @@ http_resp_vary(struct http_resp *r, const char *token)
 	char		*at;
 	size_t		 tl, off, tail;
 
-	if (!header_safe(token) || *token == '\0' || strchr(token, ',') != NULL)
+	if ((tl = header_part(token, false)) == (size_t)-1 || tl == 0 ||
+	    strchr(token, ',') != NULL)
 		return false;
-	tl = strlen(token);
 	for (line = buf_cstr(h); *line != '\0'; line = eol + 2) {
 		if ((eol = strstr(line, "\r\n")) == NULL)
 			break;

@@ -149,18 +149,6 @@ master_signal(int sig)
 	errno = saved;
 }
 
-static void
-on_signal(int sig, void (*fn)(int), int flags)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = fn;
-	sa.sa_flags = flags;
-	sigemptyset(&sa.sa_mask);
-	sigaction(sig, &sa, NULL);
-}
-
 /* ---- the forked worker ---------------------------------------------------- */
 
 /* Drop to the configured user and group, and check that it held. */
@@ -1118,14 +1106,14 @@ master_run(struct settings *set, const char *config_file,
 		log_msg(LOG_LVL_ERROR, "pipe: %s", strerror(errno));
 		goto fail;
 	}
-	on_signal(SIGCHLD, master_signal, SA_RESTART | SA_NOCLDSTOP);
-	on_signal(SIGTERM, master_signal, SA_RESTART);
-	on_signal(SIGINT, master_signal, SA_RESTART);
-	on_signal(SIGQUIT, master_signal, SA_RESTART);
-	on_signal(SIGHUP, master_signal, SA_RESTART);
-	on_signal(SIGUSR1, master_signal, SA_RESTART);
-	on_signal(SIGUSR2, master_signal, SA_RESTART);
-	on_signal(SIGPIPE, SIG_IGN, 0);
+	worker_on_signal(SIGCHLD, master_signal, SA_RESTART | SA_NOCLDSTOP);
+	worker_on_signal(SIGTERM, master_signal, SA_RESTART);
+	worker_on_signal(SIGINT, master_signal, SA_RESTART);
+	worker_on_signal(SIGQUIT, master_signal, SA_RESTART);
+	worker_on_signal(SIGHUP, master_signal, SA_RESTART);
+	worker_on_signal(SIGUSR1, master_signal, SA_RESTART);
+	worker_on_signal(SIGUSR2, master_signal, SA_RESTART);
+	worker_on_signal(SIGPIPE, SIG_IGN, 0);
 
 	/* Counters every worker and the master add to. */
 	if (metrics_init(METRICS_SHARED) != 0)

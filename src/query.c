@@ -120,7 +120,7 @@ qs_parse(const char *qs, size_t n, struct qs_params *p, const char **which)
 			continue;
 		}
 		*which = name;
-		if (name[0] == 'b') {
+		if (strcmp(name, "batch") == 0) {
 			dst = &p->batch;
 			flag = &p->has_batch;
 		} else {

@@ -27,8 +27,8 @@ worker_signal(int sig)
 		worker_stop = 1;
 }
 
-static void
-on_signal(int sig, void (*fn)(int), int flags)
+void
+worker_on_signal(int sig, void (*fn)(int), int flags)
 {
 	struct sigaction sa;
 
@@ -42,14 +42,14 @@ on_signal(int sig, void (*fn)(int), int flags)
 void
 worker_signals(sigset_t *hold)
 {
-	on_signal(SIGTERM, worker_signal, 0);
-	on_signal(SIGINT, worker_signal, 0);
-	on_signal(SIGQUIT, worker_signal, 0);
-	on_signal(SIGUSR1, worker_signal, SA_RESTART);
-	on_signal(SIGHUP, SIG_IGN, 0);
-	on_signal(SIGUSR2, SIG_IGN, 0);
-	on_signal(SIGCHLD, SIG_DFL, 0);
-	on_signal(SIGPIPE, SIG_IGN, 0);
+	worker_on_signal(SIGTERM, worker_signal, 0);
+	worker_on_signal(SIGINT, worker_signal, 0);
+	worker_on_signal(SIGQUIT, worker_signal, 0);
+	worker_on_signal(SIGUSR1, worker_signal, SA_RESTART);
+	worker_on_signal(SIGHUP, SIG_IGN, 0);
+	worker_on_signal(SIGUSR2, SIG_IGN, 0);
+	worker_on_signal(SIGCHLD, SIG_DFL, 0);
+	worker_on_signal(SIGPIPE, SIG_IGN, 0);
 	sigemptyset(hold);
 	sigaddset(hold, SIGTERM);
 	sigaddset(hold, SIGINT);

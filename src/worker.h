@@ -26,6 +26,10 @@ struct worker_ready {
 	char		 why[248];
 };
 
+/* Install fn for sig (sigaction, nothing else blocked while it runs):
+ * the worker's handlers and the master's alike. */
+void	 worker_on_signal(int sig, void (*fn)(int), int flags);
+
 /*
  * Install the worker's handlers: SIGTERM, SIGINT and SIGQUIT set the stop
  * flag, SIGUSR1 reopens the LOG_FILE; they stay blocked (added to the
